@@ -1,0 +1,2 @@
+import CLibEvent
+import ThinkbackCore

@@ -1,0 +1,3 @@
+import ThinkbackRuntime
+import ThinkbackSimCore
+print("thinkback-sim")

@@ -1,0 +1,2 @@
+import ThinkbackRuntime
+print("thinkback")

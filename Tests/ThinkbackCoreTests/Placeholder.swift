@@ -1,0 +1,3 @@
+import XCTest
+@testable import ThinkbackCore
+final class ThinkbackCorePlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import ThinkbackSimCore
+final class ThinkbackSimCorePlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
