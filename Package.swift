@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "ThinkbackCore"),
         // The loop: server, upstream client, routing, stores, config, logs.
         .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "ThinkbackCore", logging]),
-        .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", argumentParser]),
+        .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),
         // The simulator's scripted model, rules and fidelity ledger (pure).
         .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"]),
         .executableTarget(

@@ -1,4 +1,184 @@
 #ifndef CLIBEVENT_H
 #define CLIBEVENT_H
+
+// thinkback's C shim: glue between libevent (evhttp server, events, timers), libcurl's
+// curl_multi socket API and Swift. No product logic lives here: bytes and callbacks only.
+//
+// Threading: every function here must be called on the thread that runs the loop.
+// Exactly-once contracts (also in README.md):
+// - every inbound request (cle_exchange) ends in exactly one reply, or in one `gone` callback;
+// - every started transfer ends in exactly one `done` callback, unless it was aborted;
+// - a byte pointer handed to a callback is valid only during that callback.
+
+#include <stddef.h>
+#include <stdint.h>
 #include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <curl/curl.h>
+
+#pragma clang assume_nonnull begin
+
+// MARK: - The loop: one event_base and one curl multi handle driven by it
+
+typedef struct cle_loop cle_loop;
+
+/// A plain callback with the owner's context pointer.
+typedef void (*cle_callback)(void *_Nullable ctx);
+
+/// Creates the event base (epoll changelist on) and the curl multi handle, and ignores
+/// SIGPIPE process-wide (curl runs with CURLOPT_NOSIGNAL). NULL on failure.
+cle_loop *_Nullable cle_loop_new(void);
+/// Runs until cle_loop_break or until nothing is left to wait for. Returns 0 or -1.
+int cle_loop_run(cle_loop *loop);
+/// Makes cle_loop_run return after the current callback.
+void cle_loop_break(cle_loop *loop);
+/// Frees the loop. All transfers, servers and timers must be gone first.
+void cle_loop_free(cle_loop *loop);
+struct event_base *cle_loop_base(cle_loop *loop);
+/// Transfers currently added to the multi handle.
+int cle_loop_running_transfers(cle_loop *loop);
+/// Monotonic milliseconds from the loop's cached time (cheap).
+uint64_t cle_loop_now_ms(cle_loop *loop);
+
+// MARK: - Timers and signals (for Swift owners: retries, deadlines, shutdown)
+
+typedef struct cle_timer cle_timer;
+/// A one-shot timer calling `cb(ctx)`. The caller owns it: cle_timer_free.
+cle_timer *_Nullable cle_timer_new(cle_loop *loop, cle_callback cb, void *_Nullable ctx);
+/// (Re)arms the timer. 0 ms runs it in the current loop pass (made active, not a 1 ms sleep).
+void cle_timer_arm(cle_timer *timer, uint64_t ms);
+void cle_timer_cancel(cle_timer *timer);
+void cle_timer_free(cle_timer *timer);
+/// Sets the context passed to the callback (for owners that exist only after the timer).
+void cle_timer_set_context(cle_timer *timer, void *_Nullable ctx);
+
+typedef struct cle_signal cle_signal;
+/// Delivers `signo` on the loop thread as `cb(ctx)`. The caller owns it: cle_signal_free.
+cle_signal *_Nullable cle_signal_new(cle_loop *loop, int signo, cle_callback cb, void *_Nullable ctx);
+void cle_signal_free(cle_signal *sig);
+void cle_signal_set_context(cle_signal *sig, void *_Nullable ctx);
+
+// MARK: - Inbound server (evhttp)
+
+typedef struct cle_server cle_server;
+typedef struct cle_exchange cle_exchange;
+
+/// Called once per complete inbound request. The exchange belongs to the shim; the handler
+/// must eventually answer it (cle_exchange_reply / cle_exchange_stream_*), unless `gone` fires.
+typedef void (*cle_request_handler)(cle_exchange *exchange, void *_Nullable ctx);
+
+typedef struct cle_server_options {
+    const char *address;
+    uint16_t port;              // 0: pick a free port (read it back with cle_server_port)
+    int64_t max_body_bytes;     // larger bodies get 413 from evhttp
+    int64_t max_header_bytes;   // larger headers get 400 from evhttp
+    int idle_timeout_seconds;   // keep-alive and read timeout of client connections
+} cle_server_options;
+
+/// Binds and starts serving. NULL on failure, with a message in `err`.
+cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *options,
+                                     cle_request_handler handler, void *_Nullable ctx,
+                                     char *err, size_t err_len);
+uint16_t cle_server_port(const cle_server *server);
+/// Stops accepting new connections (drain); open connections keep being served.
+void cle_server_stop_listening(cle_server *server);
+/// Frees the server and closes every connection.
+void cle_server_free(cle_server *server);
+
+// MARK: - One inbound request and its reply
+
+/// evhttp's command type (EVHTTP_REQ_GET, ...).
+int cle_exchange_method(const cle_exchange *x);
+/// The request target as sent (path and query).
+const char *cle_exchange_uri(const cle_exchange *x);
+/// Case-insensitive header lookup; valid until the reply. NULL when absent.
+const char *_Nullable cle_exchange_header(const cle_exchange *x, const char *name);
+/// Iterates request headers: pass NULL to start; returns NULL at the end.
+const struct evkeyval *_Nullable cle_exchange_next_header(const cle_exchange *x,
+                                                          const struct evkeyval *_Nullable prev);
+const char *cle_header_key(const struct evkeyval *kv);
+const char *cle_header_value(const struct evkeyval *kv);
+/// The request body as one contiguous block (pulled up once; owned by the exchange,
+/// valid until the reply). `*len` receives its length.
+const uint8_t *_Nullable cle_exchange_body(cle_exchange *x, size_t *len);
+/// The client's peer address as text (for logs). Valid until the reply.
+const char *cle_exchange_peer(const cle_exchange *x);
+
+/// Adds a response header. Call before the reply or the stream start.
+void cle_exchange_add_header(cle_exchange *x, const char *name, const char *value);
+
+/// Sends a complete reply with `body` (copied). The exchange is finished: do not use it again.
+void cle_exchange_reply(cle_exchange *x, int status, const uint8_t *_Nullable body, size_t len);
+/// Sends a complete reply whose body is `body`'s content (moved, not copied; `body` is left
+/// empty and still owned by the caller). The exchange is finished.
+void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *body);
+
+/// Starts a chunked reply (for SSE). `slots` bounds the chunks queued for the client
+/// and not yet written to its socket; when they drain back to `low_mark` after the ring was
+/// full, `on_drain(ctx)` runs in a later loop pass.
+void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
+                               cle_callback on_drain);
+/// 1 when every slot holds a chunk not yet written to the client (the caller must pause).
+int cle_exchange_stream_full(const cle_exchange *x);
+/// Chunks queued and not yet written to the client.
+unsigned cle_exchange_stream_queued(const cle_exchange *x);
+/// Copies `len` bytes once into a free slot and queues them to the client by reference.
+/// Returns 0, or -1 when the ring is full (nothing was taken) or the client is gone.
+int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len);
+/// Ends the chunked reply. The exchange is finished: do not use it again.
+void cle_exchange_stream_end(cle_exchange *x);
+
+/// Watches for the client going away before the reply is complete. `on_gone(ctx)` fires at
+/// most once; after it the shim has released the request and the exchange must not be used.
+void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *_Nullable ctx);
+
+// MARK: - Upstream transfers (curl easy handles on the loop's multi handle)
+
+typedef struct cle_transfer cle_transfer;
+
+typedef struct cle_transfer_callbacks {
+    /* CURLOPT_HEADERFUNCTION: one header line (status line included), CRLF kept. */
+    void (*on_header)(void *_Nullable ctx, const char *line, size_t len);
+    /* CURLOPT_WRITEFUNCTION: body bytes. Return 1 to take them, 0 to pause the transfer
+       (the same bytes are offered again after cle_transfer_resume). */
+    int (*on_data)(void *_Nullable ctx, const uint8_t *data, size_t len);
+    /* Completion, exactly once per started transfer unless aborted: a CURLcode. */
+    void (*on_done)(void *_Nullable ctx, int curl_code);
+} cle_transfer_callbacks;
+
+typedef struct cle_transfer_options {
+    const char *url;
+    const uint8_t *_Nullable body;  // not copied: must stay valid until on_done or abort
+    size_t body_len;
+    int is_post;
+    long connect_timeout_ms;
+    long total_timeout_ms;     // 0: none (streams bound idle time with low-speed limits)
+    long low_speed_seconds;    // abort when below 1 byte/s for this long; 0: off
+    int verify_tls;
+    int http2;                 // offer HTTP/2 over TLS (ALPN)
+} cle_transfer_options;
+
+/// Creates a transfer (an easy handle from the loop's pool). NULL on failure.
+cle_transfer *_Nullable cle_transfer_new(cle_loop *loop, const cle_transfer_callbacks *cbs,
+                                         void *_Nullable ctx);
+/// Adds a request header line ("Name: value"). Before cle_transfer_start.
+int cle_transfer_add_header(cle_transfer *t, const char *line);
+/// Starts the transfer. Returns a CURLMcode/CURLcode (0 on success); on failure the transfer
+/// is freed and no callback fires.
+int cle_transfer_start(cle_transfer *t, const cle_transfer_options *options);
+/// The HTTP status of the last response (0 before headers).
+long cle_transfer_status(cle_transfer *t);
+/// Microseconds from start until the request was about to be sent (0: never connected).
+long long cle_transfer_pretransfer_us(cle_transfer *t);
+/// Resumes a paused transfer in a later loop pass (never re-entrantly).
+void cle_transfer_resume(cle_transfer *t);
+/// Cancels the transfer now (or at the end of the current curl callback when called inside
+/// one). No callback fires afterwards; the shim frees the transfer.
+void cle_transfer_abort(cle_transfer *t);
+/// Text for a CURLcode.
+const char *cle_curl_strerror(int code);
+
+#pragma clang assume_nonnull end
+
 #endif

@@ -1,0 +1,203 @@
+// The loop: one event_base, one curl multi handle driven by it (curl's hiperfifo shape:
+// one struct per lifetime — the loop here, a transfer in cle_transfer.c, a socket below).
+#include "cle_internal.h"
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One curl socket: one persistent event, changed only when curl's wanted events change. */
+typedef struct cle_sock {
+    struct event *ev;
+    short kind;
+} cle_sock;
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg) {
+    cle_loop *loop = arg;
+    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    loop->in_curl++;
+    curl_multi_socket_action(loop->multi, fd, action, &loop->running);
+    loop->in_curl--;
+    cle_loop_after_curl(loop);
+}
+
+/* CURLMOPT_SOCKETFUNCTION */
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)easy;
+    cle_loop *loop = userp;
+    cle_sock *sk = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sk) {
+            event_free(sk->ev);
+            free(sk);
+        }
+        return 0;
+    }
+    short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+    if (!sk) {
+        sk = calloc(1, sizeof *sk);
+        if (!sk) return -1;
+        sk->ev = event_new(loop->base, s, kind, sock_event_cb, loop);
+        if (!sk->ev) { free(sk); return -1; }
+        sk->kind = kind;
+        event_add(sk->ev, NULL);
+        curl_multi_assign(loop->multi, s, sk);
+    } else if (sk->kind != kind) {
+        event_del(sk->ev);
+        event_assign(sk->ev, loop->base, s, kind, sock_event_cb, loop);
+        sk->kind = kind;
+        event_add(sk->ev, NULL);
+    }
+    return 0;
+}
+
+static void curl_timer_event_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_loop *loop = arg;
+    loop->in_curl++;
+    curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &loop->running);
+    loop->in_curl--;
+    cle_loop_after_curl(loop);
+}
+
+/* CURLMOPT_TIMERFUNCTION: -1 deletes; 0 runs in this loop pass (active event, never a call
+   from inside this callback, never a 1 ms timer); >0 arms the one timer. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+    (void)multi;
+    cle_loop *loop = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(loop->curl_timer);
+    } else if (timeout_ms == 0) {
+        evtimer_del(loop->curl_timer);
+        event_active(loop->curl_timer, EV_TIMEOUT, 0);
+    } else {
+        struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+        evtimer_add(loop->curl_timer, &tv);
+    }
+    return 0;
+}
+
+cle_loop *cle_loop_new(void) {
+    static int curl_ready = 0;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+        curl_ready = 1;
+    }
+    /* curl runs with CURLOPT_NOSIGNAL; a write to a closed socket must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    cle_loop *loop = calloc(1, sizeof *loop);
+    if (!loop) return NULL;
+    struct event_config *cfg = event_config_new();
+    if (!cfg) { free(loop); return NULL; }
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    loop->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    if (!loop->base) { free(loop); return NULL; }
+    loop->multi = curl_multi_init();
+    loop->curl_timer = evtimer_new(loop->base, curl_timer_event_cb, loop);
+    if (!loop->multi || !loop->curl_timer) { cle_loop_free(loop); return NULL; }
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
+    curl_multi_setopt(loop->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return loop;
+}
+
+int cle_loop_run(cle_loop *loop) { return event_base_loop(loop->base, 0); }
+
+void cle_loop_break(cle_loop *loop) { event_base_loopbreak(loop->base); }
+
+void cle_loop_free(cle_loop *loop) {
+    cle_loop_drain_pool(loop);
+    if (loop->curl_timer) event_free(loop->curl_timer);
+    if (loop->multi) curl_multi_cleanup(loop->multi);
+    if (loop->base) event_base_free(loop->base);
+    free(loop);
+}
+
+struct event_base *cle_loop_base(cle_loop *loop) { return loop->base; }
+
+int cle_loop_running_transfers(cle_loop *loop) { return loop->running; }
+
+uint64_t cle_loop_now_ms(cle_loop *loop) {
+    struct timeval tv;
+    event_base_gettimeofday_cached(loop->base, &tv);
+    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+}
+
+// MARK: timers and signals
+
+struct cle_timer {
+    struct event *ev;
+    cle_callback cb;
+    void *ctx;
+};
+
+static void timer_event_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_timer *timer = arg;
+    timer->cb(timer->ctx);
+}
+
+cle_timer *cle_timer_new(cle_loop *loop, cle_callback cb, void *ctx) {
+    cle_timer *timer = calloc(1, sizeof *timer);
+    if (!timer) return NULL;
+    timer->cb = cb;
+    timer->ctx = ctx;
+    timer->ev = evtimer_new(loop->base, timer_event_cb, timer);
+    if (!timer->ev) { free(timer); return NULL; }
+    return timer;
+}
+
+void cle_timer_arm(cle_timer *timer, uint64_t ms) {
+    evtimer_del(timer->ev);
+    if (ms == 0) {
+        event_active(timer->ev, EV_TIMEOUT, 0);
+    } else {
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+        evtimer_add(timer->ev, &tv);
+    }
+}
+
+void cle_timer_set_context(cle_timer *timer, void *ctx) { timer->ctx = ctx; }
+
+void cle_timer_cancel(cle_timer *timer) { evtimer_del(timer->ev); }
+
+void cle_timer_free(cle_timer *timer) {
+    event_free(timer->ev);
+    free(timer);
+}
+
+struct cle_signal {
+    struct event *ev;
+    cle_callback cb;
+    void *ctx;
+};
+
+static void signal_event_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_signal *sig = arg;
+    sig->cb(sig->ctx);
+}
+
+cle_signal *cle_signal_new(cle_loop *loop, int signo, cle_callback cb, void *ctx) {
+    cle_signal *sig = calloc(1, sizeof *sig);
+    if (!sig) return NULL;
+    sig->cb = cb;
+    sig->ctx = ctx;
+    sig->ev = evsignal_new(loop->base, signo, signal_event_cb, sig);
+    if (!sig->ev || event_add(sig->ev, NULL) != 0) {
+        if (sig->ev) event_free(sig->ev);
+        free(sig);
+        return NULL;
+    }
+    return sig;
+}
+
+void cle_signal_set_context(cle_signal *sig, void *ctx) { sig->ctx = ctx; }
+
+void cle_signal_free(cle_signal *sig) {
+    event_free(sig->ev);
+    free(sig);
+}

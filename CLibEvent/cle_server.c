@@ -1,0 +1,315 @@
+// The inbound side: evhttp server, one cle_exchange per request, the SSE slot ring and
+// client-disconnect detection.
+#include "cle_internal.h"
+#include <event2/bufferevent.h>
+#include <event2/http_struct.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cle_server {
+    cle_loop *loop;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    cle_request_handler handler;
+    void *ctx;
+    uint16_t port;
+};
+
+/* One queued SSE chunk, referenced by the client's output evbuffer until written. */
+typedef struct cle_slot {
+    cle_exchange *x;
+    uint8_t *data;
+} cle_slot;
+
+struct cle_exchange {
+    struct evhttp_request *req;       /* NULL once released (replied or client gone) */
+    cle_loop *loop;
+    const uint8_t *body;              /* pulled-up request body */
+    size_t body_len;
+    char peer[64];
+    /* client watch */
+    cle_callback on_gone;
+    void *ctx;
+    struct event *closed_ev;          /* EV_CLOSED on the client's socket */
+    /* SSE slot ring */
+    cle_slot *slots;
+    unsigned nslots, low_mark, queued, next;
+    unsigned was_full : 1;
+    unsigned streaming : 1;
+    unsigned finished : 1;            /* the reply is complete on our side */
+    unsigned gone : 1;                /* the client left first */
+    unsigned busy : 1;                /* inside a shim function that may free children */
+    cle_callback on_drain;
+    struct event *drain_ev;
+    struct evbuffer *scratch;
+};
+
+static void exchange_maybe_free(cle_exchange *x) {
+    if (!(x->finished || x->gone) || x->queued || x->busy) return;
+    if (x->closed_ev) event_free(x->closed_ev);
+    if (x->drain_ev) event_free(x->drain_ev);
+    if (x->scratch) evbuffer_free(x->scratch);
+    free(x->slots);
+    free(x);
+}
+
+/* Stops watching the client; called before the reply releases the request. */
+static void exchange_unwatch(cle_exchange *x) {
+    if (x->closed_ev) {
+        event_free(x->closed_ev);
+        x->closed_ev = NULL;
+    }
+    if (x->req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+        if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    }
+}
+
+/* evhttp_connection_set_closecb: the connection is being freed while our reply is pending.
+   libevent has either detached our request (we must free it) or will free it right after. */
+static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    cle_exchange *x = arg;
+    if (x->gone || x->finished) return;
+    x->gone = 1;
+    if (x->closed_ev) {
+        event_free(x->closed_ev);
+        x->closed_ev = NULL;
+    }
+    struct evhttp_request *req = x->req;
+    x->req = NULL;
+    if (req && evhttp_request_get_connection(req) == NULL) evhttp_request_free(req);
+    x->busy = 1;
+    if (x->on_gone) x->on_gone(x->ctx);
+    x->busy = 0;
+    /* freed once the connection's buffers released our slots (right after this returns) */
+}
+
+/* EV_CLOSED on the client's socket while its request is upstream or streaming. */
+static void client_closed_event_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_exchange *x = arg;
+    if (!x->req || x->gone || x->finished) return;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+    if (!evcon) return;
+    x->busy = 1;
+    evhttp_connection_free(evcon);  /* runs connection_closed_cb */
+    x->busy = 0;
+    exchange_maybe_free(x);
+}
+
+static void drain_event_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_exchange *x = arg;
+    if (x->gone || x->finished || !x->on_drain) return;
+    x->on_drain(x->ctx);
+}
+
+/* evbuffer_add_reference cleanup: the chunk reached the client's socket (or was dropped). */
+static void slot_cleanup(const void *data, size_t len, void *extra) {
+    (void)data; (void)len;
+    cle_slot *slot = extra;
+    cle_exchange *x = slot->x;
+    free(slot->data);
+    slot->data = NULL;
+    x->queued--;
+    if (x->was_full && x->queued <= x->low_mark && !x->gone && !x->finished) {
+        x->was_full = 0;
+        event_active(x->drain_ev, EV_TIMEOUT, 0);   /* never re-entrantly from here */
+    }
+    exchange_maybe_free(x);
+}
+
+static void request_cb(struct evhttp_request *req, void *arg) {
+    cle_server *s = arg;
+    cle_exchange *x = calloc(1, sizeof *x);
+    if (!x) {
+        evhttp_send_error(req, 503, "Out of memory");
+        return;
+    }
+    x->req = req;
+    x->loop = s->loop;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    char *host = NULL;
+    ev_uint16_t port = 0;
+    if (evcon) evhttp_connection_get_peer(evcon, &host, &port);
+    if (host) snprintf(x->peer, sizeof x->peer, "%s:%u", host, (unsigned)port);
+    s->handler(x, s->ctx);
+}
+
+cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_request_handler handler,
+                           void *ctx, char *err, size_t err_len) {
+    cle_server *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, err_len, "out of memory"); return NULL; }
+    s->loop = loop;
+    s->handler = handler;
+    s->ctx = ctx;
+    s->http = evhttp_new(loop->base);
+    if (!s->http) { snprintf(err, err_len, "evhttp_new failed"); free(s); return NULL; }
+    evhttp_set_default_content_type(s->http, NULL);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                        EVHTTP_REQ_PATCH);
+    if (o->max_body_bytes > 0) evhttp_set_max_body_size(s->http, o->max_body_bytes);
+    if (o->max_header_bytes > 0) evhttp_set_max_headers_size(s->http, o->max_header_bytes);
+    if (o->idle_timeout_seconds > 0) evhttp_set_timeout(s->http, o->idle_timeout_seconds);
+    evhttp_set_gencb(s->http, request_cb, s);
+    s->bound = evhttp_bind_socket_with_handle(s->http, o->address, o->port);
+    if (!s->bound) {
+        snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);
+        evhttp_free(s->http);
+        free(s);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    ev_socklen_t sl = sizeof ss;
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6) s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return s;
+}
+
+uint16_t cle_server_port(const cle_server *s) { return s->port; }
+
+void cle_server_stop_listening(cle_server *s) {
+    if (s->bound) {
+        evhttp_del_accept_socket(s->http, s->bound);
+        s->bound = NULL;
+    }
+}
+
+void cle_server_free(cle_server *s) {
+    evhttp_free(s->http);
+    free(s);
+}
+
+// MARK: the request
+
+int cle_exchange_method(const cle_exchange *x) { return (int)evhttp_request_get_command(x->req); }
+
+const char *cle_exchange_uri(const cle_exchange *x) { return evhttp_request_get_uri(x->req); }
+
+const char *cle_exchange_header(const cle_exchange *x, const char *name) {
+    return evhttp_find_header(evhttp_request_get_input_headers(x->req), name);
+}
+
+const struct evkeyval *cle_exchange_next_header(const cle_exchange *x, const struct evkeyval *prev) {
+    /* evkeyvalq is a TAILQ; its macros live in sys/queue.h, which libevent may not expose */
+    if (!prev) return evhttp_request_get_input_headers(x->req)->tqh_first;
+    return prev->next.tqe_next;
+}
+
+const char *cle_header_key(const struct evkeyval *kv) { return kv->key; }
+const char *cle_header_value(const struct evkeyval *kv) { return kv->value; }
+
+const uint8_t *cle_exchange_body(cle_exchange *x, size_t *len) {
+    if (!x->body) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+        x->body_len = evbuffer_get_length(in);
+        x->body = x->body_len ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
+    }
+    *len = x->body_len;
+    return x->body;
+}
+
+const char *cle_exchange_peer(const cle_exchange *x) { return x->peer; }
+
+void cle_exchange_add_header(cle_exchange *x, const char *name, const char *value) {
+    evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
+}
+
+// MARK: replies
+
+void cle_exchange_reply(cle_exchange *x, int status, const uint8_t *body, size_t len) {
+    exchange_unwatch(x);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && len) evbuffer_add(buf, body, len);
+    evhttp_send_reply(x->req, status, NULL, buf);
+    if (buf) evbuffer_free(buf);
+    x->req = NULL;
+    x->finished = 1;
+    exchange_maybe_free(x);
+}
+
+void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *body) {
+    exchange_unwatch(x);
+    evhttp_send_reply(x->req, status, NULL, body);
+    x->req = NULL;
+    x->finished = 1;
+    exchange_maybe_free(x);
+}
+
+void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
+                               cle_callback on_drain) {
+    if (slots == 0) slots = 1;
+    x->slots = calloc(slots, sizeof *x->slots);
+    x->nslots = x->slots ? slots : 0;
+    x->low_mark = low_mark < slots ? low_mark : slots - 1;
+    x->on_drain = on_drain;
+    x->drain_ev = event_new(x->loop->base, -1, 0, drain_event_cb, x);
+    x->scratch = evbuffer_new();
+    x->streaming = 1;
+    evhttp_send_reply_start(x->req, status, NULL);
+}
+
+int cle_exchange_stream_full(const cle_exchange *x) { return x->queued >= x->nslots; }
+
+unsigned cle_exchange_stream_queued(const cle_exchange *x) { return x->queued; }
+
+int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
+    if (!x->req || x->gone || x->finished) return -1;
+    if (len == 0) return 0;
+    if (x->queued >= x->nslots) {
+        x->was_full = 1;
+        return -1;
+    }
+    cle_slot *slot = &x->slots[x->next];
+    if (slot->data) {  /* chunks drain in order; a busy next slot means the ring is full */
+        x->was_full = 1;
+        return -1;
+    }
+    slot->data = malloc(len);
+    if (!slot->data) return -1;
+    memcpy(slot->data, data, len);   /* the one copy of these bytes */
+    slot->x = x;
+    x->next = (x->next + 1) % x->nslots;
+    x->queued++;
+    if (x->queued >= x->nslots) x->was_full = 1;
+    if (evbuffer_add_reference(x->scratch, slot->data, len, slot_cleanup, slot) != 0) {
+        free(slot->data);
+        slot->data = NULL;
+        x->queued--;
+        return -1;
+    }
+    x->busy = 1;
+    evhttp_send_reply_chunk(x->req, x->scratch);   /* moves the reference, no copy */
+    x->busy = 0;
+    if (evbuffer_get_length(x->scratch)) evbuffer_drain(x->scratch, evbuffer_get_length(x->scratch));
+    return 0;
+}
+
+void cle_exchange_stream_end(cle_exchange *x) {
+    exchange_unwatch(x);
+    if (x->req) evhttp_send_reply_end(x->req);
+    x->req = NULL;
+    x->finished = 1;
+    exchange_maybe_free(x);
+}
+
+void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *ctx) {
+    x->on_gone = on_gone;
+    x->ctx = ctx;
+    if (!x->req) return;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
+    if (!evcon) return;
+    evhttp_connection_set_closecb(evcon, connection_closed_cb, x);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd >= 0 && !x->closed_ev) {
+        x->closed_ev = event_new(x->loop->base, fd, EV_CLOSED | EV_PERSIST, client_closed_event_cb, x);
+        if (x->closed_ev) event_add(x->closed_ev, NULL);
+    }
+}

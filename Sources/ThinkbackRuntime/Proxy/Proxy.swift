@@ -1,0 +1,146 @@
+import CLibEvent
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import ThinkbackCore
+
+/// The proxy: routes inbound requests, answers the local endpoints, and hands the provider
+/// routes to a `ProxyExchange` each. Loop thread only.
+public final class Proxy {
+    public let loop: EventLoop
+    public let config: Config
+    let logger: Logger
+    private var server: HTTPServer?
+    private var signals: [LoopSignal] = []
+    private var drainTimer: LoopTimer?
+    private let startedMs: UInt64
+    private var nextRequestID: UInt64 = 0
+
+    // loop thread only
+    var inFlight = 0
+    var streaming = 0
+    var served: UInt64 = 0
+    public private(set) var isDraining = false
+
+    public init(loop: EventLoop, config: Config, logger: Logger) {
+        self.loop = loop
+        self.config = config
+        self.logger = logger
+        startedMs = loop.nowMs
+    }
+
+    /// Binds the listener. Returns the bound port.
+    @discardableResult
+    public func start() throws -> UInt16 {
+        let options = HTTPServer.Options(
+            host: config.listenHost, port: config.listenPort,
+            maxBodyBytes: config.maxBodyBytes, maxHeaderBytes: config.maxHeaderBytes,
+            idleTimeoutSeconds: config.clientIdleTimeoutSeconds)
+        let server = try HTTPServer(loop: loop, options: options) { [unowned self] request in
+            self.handle(request)
+        }
+        self.server = server
+        return server.port
+    }
+
+    /// Stops on SIGINT/SIGTERM after draining.
+    public func installSignalHandlers() {
+        for signo in [SIGINT, SIGTERM] {
+            signals.append(LoopSignal(loop: loop, signal: signo) { [unowned self] in
+                self.logger.notice("signal received: draining", metadata: ["in_flight": "\(self.inFlight)"])
+                self.drain()
+            })
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish for `drainTimeoutSeconds`, then stops the loop.
+    public func drain() {
+        loop.assertOnLoop()
+        if isDraining { return }
+        isDraining = true
+        server?.stopListening()
+        if inFlight == 0 {
+            loop.stop()
+            return
+        }
+        let timer = LoopTimer(loop: loop) { [unowned self] in
+            self.logger.warning("drain timeout: stopping with requests in flight", metadata: ["in_flight": "\(self.inFlight)"])
+            self.loop.stop()
+        }
+        timer.arm(milliseconds: UInt64(config.drainTimeoutSeconds) * 1000)
+        drainTimer = timer
+    }
+
+    func exchangeFinished() {
+        inFlight -= 1
+        served += 1
+        if isDraining && inFlight == 0 { loop.stop() }
+    }
+
+    func makeRequestID() -> String {
+        nextRequestID += 1
+        return String(nextRequestID, radix: 16)
+    }
+
+    private func handle(_ request: InboundRequest) {
+        let route = Route.match(method: request.method, target: request.target)
+        switch route {
+        case .chatCompletions, .models:
+            if isDraining {
+                replyError(request, .draining())
+                return
+            }
+            inFlight += 1
+            ProxyExchange(proxy: self, request: request, route: route).start()
+        case .health:
+            replyJSON(request, 200, Array(#"{"status":"ok"}"#.utf8))
+        case .ready:
+            if isDraining {
+                replyJSON(request, 503, Array(#"{"status":"draining"}"#.utf8))
+            } else {
+                replyJSON(request, 200, Array(#"{"status":"ready"}"#.utf8))
+            }
+        case .status:
+            replyJSON(request, 200, statusBody())
+        case .notFound:
+            replyError(request, .notFound(String(request.target.prefix { $0 != "?" })))
+        case .methodNotAllowed:
+            replyError(request, .methodNotAllowed(request.method, String(request.target.prefix { $0 != "?" })))
+        }
+    }
+
+    func replyJSON(_ request: InboundRequest, _ status: Int, _ body: [UInt8]) {
+        request.reply(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    func replyError(_ request: InboundRequest, _ error: ProxyError) {
+        replyJSON(request, error.status, error.openAIBody)
+    }
+
+    private func statusBody() -> [UInt8] {
+        var out: [UInt8] = []
+        func field(_ name: String, _ value: String, quoted: Bool = true, last: Bool = false) {
+            JSONText.appendString(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            if quoted { JSONText.appendString(value, to: &out) } else { out.append(contentsOf: value.utf8) }
+            if !last { out.append(UInt8(ascii: ",")) }
+        }
+        out.append(UInt8(ascii: "{"))
+        field("name", "thinkback")
+        field("version", ThinkbackVersion.string)
+        field("state", isDraining ? "draining" : "serving")
+        field("uptime_seconds", String((loop.nowMs - startedMs) / 1000), quoted: false)
+        out.append(contentsOf: #""upstream":{"#.utf8)
+        field("name", config.upstream.name)
+        field("base_url", config.upstream.baseURL, last: true)
+        out.append(contentsOf: "},".utf8)
+        out.append(contentsOf: #""in_flight":{"#.utf8)
+        field("requests", String(inFlight), quoted: false)
+        field("streams", String(streaming), quoted: false, last: true)
+        out.append(contentsOf: "},".utf8)
+        field("served", String(served), quoted: false, last: true)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

@@ -1,0 +1,54 @@
+import CLibEvent
+
+/// The inbound HTTP server (evhttp) on the loop. Every request reaches `handler` once, as an
+/// `InboundRequest` that must be answered exactly once (or abandoned when its client leaves).
+public final class HTTPServer {
+    public struct Options {
+        public var host: String
+        public var port: UInt16
+        public var maxBodyBytes: Int
+        public var maxHeaderBytes: Int
+        public var idleTimeoutSeconds: Int
+        public init(host: String, port: UInt16, maxBodyBytes: Int = 32 << 20,
+                    maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.maxHeaderBytes = maxHeaderBytes
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+        }
+    }
+
+    private var raw: OpaquePointer?
+    private let handler: (InboundRequest) -> Void
+    public let loop: EventLoop
+    /// The bound port (the one asked for, or the one the kernel picked for port 0).
+    public private(set) var port: UInt16 = 0
+
+    public init(loop: EventLoop, options: Options, handler: @escaping (InboundRequest) -> Void) throws {
+        self.loop = loop
+        self.handler = handler
+        var err = [CChar](repeating: 0, count: 256)
+        let ctx = Unmanaged.passUnretained(self).toOpaque()
+        let server = options.host.withCString { host -> OpaquePointer? in
+            var o = cle_server_options(address: host, port: options.port,
+                                       max_body_bytes: Int64(options.maxBodyBytes),
+                                       max_header_bytes: Int64(options.maxHeaderBytes),
+                                       idle_timeout_seconds: Int32(options.idleTimeoutSeconds))
+            return cle_server_new(loop.raw, &o, { exchange, ctx in
+                let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
+                server.handler(InboundRequest(exchange))
+            }, ctx, &err, err.count)
+        }
+        guard let server else {
+            throw RuntimeError(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        raw = server
+        port = cle_server_port(server)
+    }
+
+    deinit { if let raw { cle_server_free(raw) } }
+
+    /// Stops accepting connections; open ones are still served (drain).
+    public func stopListening() { if let raw { cle_server_stop_listening(raw) } }
+}

@@ -1,0 +1,112 @@
+import CLibEvent
+import ThinkbackCore
+
+/// Receives the events of one upstream transfer, on the loop thread.
+protocol UpstreamTransferDelegate: AnyObject {
+    /// One header line as curl saw it (status line included, CRLF kept).
+    func transferHeaderLine(_ line: UnsafeRawBufferPointer)
+    /// Body bytes; return false to pause (the same bytes come again after `resume()`).
+    func transferData(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// Exactly once per started transfer, unless it was aborted.
+    func transferDone(_ outcome: TransferOutcome)
+}
+
+/// One request to the provider on the loop's curl multi handle (a `cle_transfer`).
+final class UpstreamTransfer {
+    struct Options {
+        var url: String
+        var headerLines: [String]
+        var isPost: Bool
+        var connectTimeoutMs: Int
+        var lowSpeedSeconds: Int
+        var http2: Bool
+    }
+
+    private var raw: OpaquePointer?
+    private unowned let delegate: UpstreamTransferDelegate
+
+    init(delegate: UpstreamTransferDelegate) {
+        self.delegate = delegate
+    }
+
+    /// Starts the transfer. `body` must stay valid until `transferDone` or `abort()`.
+    /// Returns nil, or the reason it could not start (no callback fires then).
+    func start(loop: EventLoop, options: Options, body: UnsafeRawBufferPointer) -> String? {
+        precondition(raw == nil, "transfer started twice")
+        var callbacks = cle_transfer_callbacks(
+            on_header: { ctx, line, len in
+                let me = Unmanaged<UpstreamTransfer>.fromOpaque(ctx!).takeUnretainedValue()
+                me.delegate.transferHeaderLine(UnsafeRawBufferPointer(start: line, count: len))
+            },
+            on_data: { ctx, data, len in
+                let me = Unmanaged<UpstreamTransfer>.fromOpaque(ctx!).takeUnretainedValue()
+                return me.delegate.transferData(UnsafeRawBufferPointer(start: data, count: len)) ? 1 : 0
+            },
+            on_done: { ctx, code in
+                let unmanaged = Unmanaged<UpstreamTransfer>.fromOpaque(ctx!)
+                let me = unmanaged.takeUnretainedValue()
+                let outcome = UpstreamTransfer.outcome(code: code, raw: me.raw)
+                me.raw = nil
+                let delegate = me.delegate
+                unmanaged.release()   // the one release of the start's retain
+                delegate.transferDone(outcome)
+            })
+        // Retained while curl holds the context; released once, in on_done or abort().
+        let ctx = Unmanaged.passRetained(self)
+        guard let t = cle_transfer_new(loop.raw, &callbacks, ctx.toOpaque()) else {
+            ctx.release()
+            return "cannot create a transfer"
+        }
+        for line in options.headerLines { _ = cle_transfer_add_header(t, line) }
+        let rc = options.url.withCString { url -> Int32 in
+            var o = cle_transfer_options(
+                url: url,
+                body: body.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                body_len: body.count,
+                is_post: options.isPost ? 1 : 0,
+                connect_timeout_ms: options.connectTimeoutMs,
+                total_timeout_ms: 0,
+                low_speed_seconds: options.lowSpeedSeconds,
+                verify_tls: 1,
+                http2: options.http2 ? 1 : 0)
+            return cle_transfer_start(t, &o)
+        }
+        if rc != 0 {
+            ctx.release()
+            return "cannot start the transfer (curl multi code \(rc))"
+        }
+        raw = t
+        return nil
+    }
+
+    /// Resumes a paused transfer in a later loop pass.
+    func resume() { if let raw { cle_transfer_resume(raw) } }
+
+    /// Cancels the transfer; no callback fires afterwards.
+    func abort() {
+        guard let t = raw else { return }
+        raw = nil
+        cle_transfer_abort(t)
+        Unmanaged.passUnretained(self).release()
+    }
+
+    var isRunning: Bool { raw != nil }
+
+    /// The one place CURLcodes become outcomes (style.md "Errors").
+    static func outcome(code: Int32, raw: OpaquePointer?) -> TransferOutcome {
+        let text = String(cString: cle_curl_strerror(code))
+        switch CURLcode(rawValue: UInt32(code)) {
+        case CURLE_OK:
+            return .completed
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
+             CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+            return .connectFailed(text)
+        case CURLE_OPERATION_TIMEDOUT:
+            // A connect that never finished is "unreachable" (502), not a slow answer (504).
+            if let raw, cle_transfer_pretransfer_us(raw) == 0 { return .connectFailed(text) }
+            return .timedOut(text)
+        default:
+            return .failed(text)
+        }
+    }
+}
