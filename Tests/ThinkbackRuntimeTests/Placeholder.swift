@@ -1,3 +1,0 @@
-import XCTest
-@testable import ThinkbackRuntime
-final class ThinkbackRuntimePlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

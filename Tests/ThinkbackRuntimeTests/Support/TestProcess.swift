@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+/// A real process started for a test (the proxy or the simulator), on 127.0.0.1 with port 0:
+/// the port is read back from its "listening" log line. Stopped with SIGTERM in `stop()`.
+final class TestProcess: @unchecked Sendable {
+    let process = Process()
+    let name: String
+    private(set) var port: UInt16 = 0
+    private let output = Pipe()
+    private var logText = ""
+    private let lock = NSLock()
+
+    static var productsDirectory: URL {
+        // The test bundle sits next to the built products (.build/<config>/).
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1 {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("thinkback").path) { return url }
+        }
+        fatalError("cannot find the built products next to \(CommandLine.arguments[0])")
+    }
+
+    init(_ name: String, arguments: [String], environment: [String: String] = [:]) throws {
+        self.name = name
+        process.executableURL = TestProcess.productsDirectory.appendingPathComponent(name)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.lock()
+            self.logText += String(decoding: data, as: UTF8.self)
+            self.lock.unlock()
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let port = parsePort() {
+                self.port = port
+                return
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        let log = self.log
+        stop()
+        throw NSError(domain: "TestProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(name) did not start: \(log)"])
+    }
+
+    var log: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return logText
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    private func parsePort() -> UInt16? {
+        let text = log
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("listening") }),
+              let range = line.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+        return UInt16(line[range].split(separator: ":").last!)
+    }
+
+    /// Resident memory in KiB, from /proc.
+    var rssKiB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+    }
+
+    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
+
+    /// Waits for exit; returns the exit status, or nil on timeout.
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func stop() {
+        if process.isRunning {
+            signal(SIGTERM)
+            if waitForExit(timeout: 5) == nil {
+                signal(SIGKILL)
+                _ = waitForExit(timeout: 5)
+            }
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+
+    deinit { stop() }
+}
