@@ -299,6 +299,21 @@ void cle_exchange_stream_end(cle_exchange *x) {
     exchange_maybe_free(x);
 }
 
+void cle_exchange_abort(cle_exchange *x) {
+    exchange_unwatch(x);
+    struct evhttp_request *req = x->req;
+    x->req = NULL;
+    x->finished = 1;
+    if (req) {
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        x->busy = 1;
+        if (evcon) evhttp_connection_free(evcon);   /* frees req with it */
+        else evhttp_request_free(req);
+        x->busy = 0;
+    }
+    exchange_maybe_free(x);
+}
+
 void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *ctx) {
     x->on_gone = on_gone;
     x->ctx = ctx;

@@ -129,6 +129,10 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len);
 /// Ends the chunked reply. The exchange is finished: do not use it again.
 void cle_exchange_stream_end(cle_exchange *x);
 
+/// Drops the client's connection without completing the reply (fault injection, or a
+/// reply that cannot be finished). The exchange is finished: do not use it again.
+void cle_exchange_abort(cle_exchange *x);
+
 /// Watches for the client going away before the reply is complete. `on_gone(ctx)` fires at
 /// most once; after it the shim has released the request and the exchange must not be used.
 void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *_Nullable ctx);

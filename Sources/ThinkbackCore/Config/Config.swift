@@ -34,6 +34,12 @@ public struct ConfigOption: Sendable {
     public var help: String
     public var apply: @Sendable (inout Config, String) throws -> Void
 
+    public init(flag: String, help: String, apply: @escaping @Sendable (inout Config, String) throws -> Void) {
+        self.flag = flag
+        self.help = help
+        self.apply = apply
+    }
+
     public var environmentVariable: String {
         "THINKBACK_" + String(flag.uppercased().map { $0 == "-" ? "_" : $0 })
     }

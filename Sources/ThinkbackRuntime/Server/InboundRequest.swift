@@ -134,6 +134,14 @@ public final class InboundRequest {
         finish()
     }
 
+    /// Drops the connection without completing the reply.
+    public func abort() {
+        guard let x else { return }
+        self.x = nil
+        cle_exchange_abort(x)
+        finish()
+    }
+
     private func finish() {
         onDrain = nil
         onGone = nil

@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+
+/// Issue 2: the proxy passes OpenAI-compatible traffic through on the event loop.
+final class PassthroughTests: XCTestCase {
+    var fixture: ProxyFixture!
+
+    override func setUpWithError() throws {
+        fixture = try ProxyFixture(simArguments: ["--fast", "on"])
+    }
+
+    override func tearDown() {
+        fixture?.stop()
+    }
+
+    func testNonStreamPassthroughIsByteIdentical() throws {
+        let body = ProxyFixture.chatBody(stream: false)
+        let direct = try RawHTTPClient.request(port: fixture.sim.port, "POST", "/v1/chat/completions",
+                                               headers: ProxyFixture.auth, body: body)
+        let proxied = try RawHTTPClient.request(port: fixture.proxy.port, "POST", "/v1/chat/completions",
+                                                headers: ProxyFixture.auth, body: body)
+        XCTAssertEqual(direct.status, 200)
+        XCTAssertEqual(proxied.status, direct.status)
+        XCTAssertEqual(proxied.header("content-type"), direct.header("content-type"))
+        XCTAssertEqual(proxied.body, direct.body, "fast mode answers are canned: the proxy must not change a byte")
+    }
+
+    func testModelsListIsProxied() throws {
+        let direct = try RawHTTPClient.request(port: fixture.sim.port, "GET", "/v1/models", headers: ProxyFixture.auth)
+        let proxied = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/v1/models", headers: ProxyFixture.auth)
+        XCTAssertEqual(proxied.status, 200)
+        XCTAssertEqual(proxied.body, direct.body)
+    }
+
+    func testCredentialPassesThroughAsSent() throws {
+        // Without a credential the simulator answers 401; with api-key it accepts.
+        let none = try RawHTTPClient.request(port: fixture.proxy.port, "POST", "/v1/chat/completions",
+                                             headers: [("Content-Type", "application/json")],
+                                             body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(none.status, 401)
+        let apiKey = try RawHTTPClient.request(port: fixture.proxy.port, "POST", "/chat/completions",
+                                               headers: [("api-key", "k2"), ("Content-Type", "application/json")],
+                                               body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(apiKey.status, 200)
+    }
+
+    func testUnknownRouteIs404WithOpenAIShapedError() throws {
+        let r = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/v1/nothing-here")
+        XCTAssertEqual(r.status, 404)
+        let error = r.json()?["error"] as? [String: Any]
+        XCTAssertEqual(error?["code"] as? String, "not_found")
+        XCTAssertNotNil(error?["message"] as? String)
+    }
+
+    func testLocalEndpoints() throws {
+        XCTAssertEqual(try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/health").status, 200)
+        XCTAssertEqual(try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/ready").status, 200)
+        let status = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/").json()
+        XCTAssertEqual(status?["name"] as? String, "thinkback")
+        XCTAssertNotNil(status?["in_flight"] as? [String: Any])
+        XCTAssertNotNil(status?["uptime_seconds"] as? Int)
+    }
+
+    func testKeepAliveServesSeveralRequestsOnOneConnection() throws {
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        for _ in 0..<3 {
+            try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: false))
+            XCTAssertEqual(try c.readResponse().status, 200)
+        }
+    }
+}

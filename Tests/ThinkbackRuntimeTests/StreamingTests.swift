@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+
+/// Issue 2: streams reach the client event by event, bounded, and cancel with the client.
+final class StreamingTests: XCTestCase {
+    var fixture: ProxyFixture!
+
+    override func tearDown() {
+        fixture?.stop()
+    }
+
+    func testFirstEventArrivesBeforeTheUpstreamFinished() throws {
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions",
+                   headers: ProxyFixture.auth + [("x-sim-interval-ms", "40")],
+                   body: ProxyFixture.chatBody(stream: true))
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(r.completed)
+        XCTAssertTrue(r.header("content-type")?.hasPrefix("text/event-stream") ?? false)
+        XCTAssertGreaterThan(r.chunks.count, 5)
+        let first = r.chunks.first!.time, last = r.chunks.last!.time
+        // Events are 40 ms apart upstream: the first must not wait for the last.
+        XCTAssertLessThan(first, last - 0.2, "first event at \(first)s, last at \(last)s")
+        XCTAssertTrue(r.text.contains("data: [DONE]"))
+    }
+
+    func testClientDisconnectCancelsTheUpstreamTransfer() throws {
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions",
+                   headers: ProxyFixture.auth + [("x-sim-interval-ms", "100")],
+                   body: ProxyFixture.chatBody(stream: true))
+        var seen = 0
+        _ = try c.readResponse { _, _ in seen += 1; return seen < 2 }
+        c.disconnect()
+        XCTAssertTrue(try ProxyFixture.eventually(timeout: 3) { try fixture.transport()["clients_gone"] == 1 },
+                      "the simulator must see the proxy's upstream connection go: \(try fixture.transport())")
+        XCTAssertEqual(try fixture.transport()["streams_completed"], 0)
+    }
+
+    func testSlowReaderPausesTheUpstreamAndKeepsMemoryBounded() throws {
+        // A long, fast answer; the client reads nothing. The proxy must pause the upstream
+        // (the simulator stops being able to send) rather than buffer the answer.
+        fixture = try ProxyFixture(simArguments: ["--reasoning-length", "4000000", "--fragment", "2000"])
+        let before = fixture.proxy.rssKiB
+        let c = try RawHTTPClient(port: fixture.proxy.port, receiveBuffer: 4096)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
+        usleep(1_500_000)
+        let sent = try fixture.transport()["events_sent"] ?? 0
+        usleep(500_000)
+        let sentLater = try fixture.transport()["events_sent"] ?? 0
+        let grown = fixture.proxy.rssKiB - before
+        XCTAssertEqual(sent, sentLater, "the upstream must be paused while the client does not read")
+        XCTAssertLessThan(sent, 1500, "only socket buffers and the slot ring may hold events (\(sent) of ~2000 sent)")
+        XCTAssertLessThan(grown, 16 * 1024, "proxy RSS grew by \(grown) KiB")
+        // Reading resumes the flow to the end.
+        c.setTimeout(30)
+        let r = try c.readResponse()
+        XCTAssertTrue(r.completed)
+        XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
+    }
+
+    func testUpstreamDyingMidStreamEndsTheClientStreamWithoutRetry() throws {
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions",
+                   headers: ProxyFixture.auth + [("x-sim-drop-after", "3"), ("x-sim-interval-ms", "10")],
+                   body: ProxyFixture.chatBody(stream: true))
+        c.setTimeout(10)
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(r.completed, "the client's stream ends cleanly, no hang")
+        XCTAssertFalse(r.text.contains("[DONE]"))
+        XCTAssertEqual(try fixture.transport()["streams_started"], 1, "no retry after the first byte")
+    }
+}
