@@ -35,8 +35,9 @@ final class StreamingTests: XCTestCase {
         var seen = 0
         _ = try c.readResponse { _, _ in seen += 1; return seen < 2 }
         c.disconnect()
-        XCTAssertTrue(try ProxyFixture.eventually(timeout: 3) { try fixture.transport()["clients_gone"] == 1 },
-                      "the simulator must see the proxy's upstream connection go: \(try fixture.transport())")
+        let gone = try ProxyFixture.eventually(timeout: 3) { try fixture.transport()["clients_gone"] == 1 }
+        let transport = try fixture.transport()
+        XCTAssertTrue(gone, "the simulator must see the proxy's upstream connection go: \(transport)")
         XCTAssertEqual(try fixture.transport()["streams_completed"], 0)
     }
 
