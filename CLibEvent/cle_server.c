@@ -35,11 +35,11 @@ struct cle_exchange {
     /* SSE slot ring */
     cle_slot *slots;
     unsigned nslots, low_mark, queued, next;
+    unsigned busy;                    /* >0 inside shim calls that may release slots */
     unsigned was_full : 1;
     unsigned streaming : 1;
     unsigned finished : 1;            /* the reply is complete on our side */
     unsigned gone : 1;                /* the client left first */
-    unsigned busy : 1;                /* inside a shim function that may free children */
     cle_callback on_drain;
     struct event *drain_ev;
     struct evbuffer *scratch;
@@ -80,10 +80,11 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     struct evhttp_request *req = x->req;
     x->req = NULL;
     if (req && evhttp_request_get_connection(req) == NULL) evhttp_request_free(req);
-    x->busy = 1;
+    x->busy++;
     if (x->on_gone) x->on_gone(x->ctx);
-    x->busy = 0;
-    /* freed once the connection's buffers released our slots (right after this returns) */
+    x->busy--;
+    /* if slots are still queued, their cleanups (as libevent frees the connection) free x */
+    exchange_maybe_free(x);
 }
 
 /* EV_CLOSED on the client's socket while its request is upstream or streaming. */
@@ -93,9 +94,9 @@ static void client_closed_event_cb(evutil_socket_t fd, short what, void *arg) {
     if (!x->req || x->gone || x->finished) return;
     struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
     if (!evcon) return;
-    x->busy = 1;
+    x->busy++;
     evhttp_connection_free(evcon);  /* runs connection_closed_cb */
-    x->busy = 0;
+    x->busy--;
     exchange_maybe_free(x);
 }
 
@@ -284,9 +285,9 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
         x->queued--;
         return -1;
     }
-    x->busy = 1;
+    x->busy++;
     evhttp_send_reply_chunk(x->req, x->scratch);   /* moves the reference, no copy */
-    x->busy = 0;
+    x->busy--;
     if (evbuffer_get_length(x->scratch)) evbuffer_drain(x->scratch, evbuffer_get_length(x->scratch));
     return 0;
 }
@@ -306,10 +307,10 @@ void cle_exchange_abort(cle_exchange *x) {
     x->finished = 1;
     if (req) {
         struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-        x->busy = 1;
+        x->busy++;
         if (evcon) evhttp_connection_free(evcon);   /* frees req with it */
         else evhttp_request_free(req);
-        x->busy = 0;
+        x->busy--;
     }
     exchange_maybe_free(x);
 }
