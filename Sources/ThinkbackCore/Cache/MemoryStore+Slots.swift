@@ -32,7 +32,7 @@ struct MemoryStoreSlots {
     private(set) var count = 0
 
     subscript(index: Index) -> Slot {
-        get { storage[Int(index)] }
+        _read { yield storage[Int(index)] }
         _modify { yield &storage[Int(index)] }
     }
 

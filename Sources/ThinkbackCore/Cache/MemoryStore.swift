@@ -32,6 +32,8 @@ public final class MemoryStore: ReasoningStore {
         find(key, now: clock.nowMilliseconds())
     }
 
+    /// Stores `value` under `keys` (see `ReasoningStore.insert`), then evicts the least
+    /// recently used values until both bounds hold.
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         let keys = Self.unique(keys)
         guard !keys.isEmpty else { return }

@@ -13,6 +13,7 @@ public protocol StoreClock {
 /// The wall clock. Wall time rather than a monotonic clock, because stored times outlive the
 /// process (SQLite) and are shared between machines (Redis).
 public struct SystemStoreClock: StoreClock, Sendable {
+    /// The system's real-time clock.
     public init() {}
 
     public func nowMilliseconds() -> UInt64 {

@@ -20,5 +20,6 @@ public struct StoreStatistics: Hashable, Sendable {
     /// Values not stored because they alone exceed the byte bound.
     public var rejections = 0
 
+    /// All counters at zero.
     public init() {}
 }

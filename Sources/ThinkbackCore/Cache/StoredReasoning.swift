@@ -1,7 +1,9 @@
 /// How a stored reasoning's bytes are to be read back.
 public struct ReasoningFormat: RawRepresentable, Hashable, Sendable {
+    /// The tag as stored.
     public var rawValue: UInt8
 
+    /// The format with tag `rawValue` (unknown tags are kept, for stores written by newer versions).
     public init(rawValue: UInt8) {
         self.rawValue = rawValue
     }
@@ -24,6 +26,7 @@ public struct StoredReasoning: Hashable, Sendable {
     /// Stores measure the time-to-live from here, so a copy between stores keeps its age.
     public var storedAtMilliseconds: UInt64
 
+    /// A value as captured at `storedAtMilliseconds`.
     public init(text: [UInt8], format: ReasoningFormat = .reasoningContent, storedAtMilliseconds: UInt64) {
         self.text = text
         self.format = format

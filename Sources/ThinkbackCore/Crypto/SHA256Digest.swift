@@ -25,7 +25,7 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The first 8 digest bytes as a native integer: enough entropy for hash tables.
-    public var prefix64: UInt64 { storage.0 }
+    var prefix64: UInt64 { storage.0 }
 
     /// Lower-case hex, 64 characters.
     public var hex: String {
