@@ -1,0 +1,25 @@
+/// A store's counters, for the status page and `/metrics`.
+///
+/// `hits` and `misses` count keys looked up, not messages: a message tried by two ids and a
+/// content key may count a miss and then a hit. Per-message hit rates belong to the caller.
+public struct StoreStatistics: Hashable, Sendable {
+    /// Values currently stored.
+    public var entries = 0
+    /// Keys currently pointing at a value.
+    public var keys = 0
+    /// Bytes currently accounted (`StoredReasoning.accountedBytes(keyCount:)`).
+    public var bytes = 0
+    /// Keys looked up and found.
+    public var hits = 0
+    /// Keys looked up and not found (including found but expired).
+    public var misses = 0
+    /// Values dropped to stay within the entry or byte bound.
+    public var evictions = 0
+    /// Values dropped because their time-to-live ran out.
+    public var expirations = 0
+    /// Values not stored because they alone exceed the byte bound.
+    public var rejections = 0
+
+    /// All counters at zero.
+    public init() {}
+}

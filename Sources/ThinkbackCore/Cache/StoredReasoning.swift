@@ -1,0 +1,49 @@
+/// How a stored reasoning's bytes are to be read back.
+public struct ReasoningFormat: RawRepresentable, Hashable, Sendable {
+    /// The tag as stored.
+    public var rawValue: UInt8
+
+    /// The format with tag `rawValue` (unknown tags are kept, for stores written by newer versions).
+    public init(rawValue: UInt8) {
+        self.rawValue = rawValue
+    }
+
+    /// OpenAI-style `reasoning_content`: the bytes are the string's UTF-8, as the provider sent it.
+    public static let reasoningContent = ReasoningFormat(rawValue: 0)
+    /// Anthropic thinking blocks: the bytes are an encoded list of blocks.
+    public static let anthropicThinking = ReasoningFormat(rawValue: 1)
+}
+
+/// What the cache keeps per assistant message: the reasoning exactly as the provider produced
+/// it (product.md §2: restored byte for byte), how to read it, and when it was captured.
+public struct StoredReasoning: Hashable, Sendable {
+    /// The reasoning bytes, unchanged. Empty is a real value: the model produced no reasoning,
+    /// and that is what must be replayed (product.md §1).
+    public var text: [UInt8]
+    /// How to read `text`.
+    public var format: ReasoningFormat
+    /// When the reasoning was captured, in milliseconds since the Unix epoch (`StoreClock`).
+    /// Stores measure the time-to-live from here, so a copy between stores keeps its age.
+    public var storedAtMilliseconds: UInt64
+
+    /// A value as captured at `storedAtMilliseconds`.
+    public init(text: [UInt8], format: ReasoningFormat = .reasoningContent, storedAtMilliseconds: UInt64) {
+        self.text = text
+        self.format = format
+        self.storedAtMilliseconds = storedAtMilliseconds
+    }
+}
+
+extension StoredReasoning {
+    /// Estimated bookkeeping per stored value beyond its text (slot, array headers).
+    public static let entryOverheadBytes = 128
+    /// Estimated bookkeeping per key beyond its `CacheKey.byteCount` (index slot, key list).
+    public static let keyOverheadBytes = 96
+
+    /// What a value stored under `keyCount` keys counts against a store's byte bound: its text
+    /// once, every key with its overhead, and a fixed per-entry overhead. Every store counts
+    /// this way, so a bound means the same in each.
+    public func accountedBytes(keyCount: Int) -> Int {
+        text.count + Self.entryOverheadBytes + keyCount * (CacheKey.byteCount + Self.keyOverheadBytes)
+    }
+}

@@ -1,0 +1,32 @@
+import XCTest
+import ThinkbackCore
+
+/// MemoryStore against the contract every store keeps (StoreConformance.swift).
+final class StoreMemoryTests: XCTestCase {
+    private let conformance = StoreConformance { clock, limits in
+        StoreUnderTest(store: MemoryStore(limits: limits, clock: clock))
+    }
+
+    func testLookupReturnsWhatWasInserted() { conformance.checkLookupReturnsWhatWasInserted() }
+    func testEmptyReasoningIsAHit() { conformance.checkEmptyReasoningIsAHit() }
+    func testOneValueUnderSeveralKeys() { conformance.checkOneValueUnderSeveralKeys() }
+    func testBytesAreCountedOncePerValue() { conformance.checkBytesAreCountedOncePerValue() }
+    func testDuplicateKeysInOneInsertCountOnce() { conformance.checkDuplicateKeysInOneInsertCountOnce() }
+    func testInsertWithoutKeysStoresNothing() { conformance.checkInsertWithoutKeysStoresNothing() }
+    func testReinsertingAKeyReplacesItsValue() { conformance.checkReinsertingAKeyReplacesItsValue() }
+    func testReplacingOneKeyKeepsTheOldValuesOtherKeys() { conformance.checkReplacingOneKeyKeepsTheOldValuesOtherKeys() }
+    func testExpiredValueIsAMiss() { conformance.checkExpiredValueIsAMiss() }
+    func testTimeToLiveCountsFromStoredAt() { conformance.checkTimeToLiveCountsFromStoredAt() }
+    func testAlreadyExpiredValueIsNotStored() { conformance.checkAlreadyExpiredValueIsNotStored() }
+    func testRemoveExpiredDropsOnlyExpiredValues() { conformance.checkRemoveExpiredDropsOnlyExpiredValues() }
+    func testEntryBound() { conformance.checkEntryBound() }
+    func testByteBound() { conformance.checkByteBound() }
+    func testOversizedValueIsRejected() { conformance.checkOversizedValueIsRejected() }
+    func testEvictionDropsAllKeysOfAValue() { conformance.checkEvictionDropsAllKeysOfAValue() }
+    func testLeastRecentlyUsedIsEvictedFirst() { conformance.checkLeastRecentlyUsedIsEvictedFirst() }
+    func testHitByAnyKeyRefreshesTheValue() { conformance.checkHitByAnyKeyRefreshesTheValue() }
+    func testTenantsNeverShareEntries() { conformance.checkTenantsNeverShareEntries() }
+    func testStatisticsCountHitsMissesAndExpirations() { conformance.checkStatisticsCountHitsMissesAndExpirations() }
+    func testLookupNowAgreesWithLookup() { conformance.checkLookupNowAgreesWithLookup() }
+    func testSingleKeyConveniences() { conformance.checkSingleKeyConveniences() }
+}
