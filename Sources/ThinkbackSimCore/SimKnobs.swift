@@ -42,25 +42,45 @@
 ///   (`<tool_call>…</tool_call>`) instead of `tool_calls`, as MiMo's FAQ admits it does.
 /// - `x-sim-fast: 1|0` — canned answer without validation or ledger (default `SimConfig.fast`).
 public struct SimKnobs: Sendable, Equatable {
+    /// `x-sim-ttfb-ms`: delay before the status line, ms.
     public var firstByteDelayMs: Int
+    /// `x-sim-interval-ms` / `x-sim-events-per-sec`: delay between events, ms.
     public var eventIntervalMs: Double
+    /// `x-sim-fragment`: bytes of text per stream fragment.
     public var fragmentSize: Int
+    /// `x-sim-reasoning-length`: approximate characters of reasoning.
     public var reasoningLength: Int
+    /// `x-sim-drop-after`: close the connection after this many events.
     public var dropAfterEvents: Int?
+    /// `x-sim-stall-after`: go silent after this many events.
     public var stallAfterEvents: Int?
+    /// `x-sim-status`: answer this status with an error body instead of a model answer.
     public var status: Int?
+    /// `x-sim-retry-after`: the `Retry-After` value sent with `status`.
     public var retryAfter: String?
+    /// `x-sim-fail-times`: faults apply to the first N attempts of `faultID` only.
     public var failTimes: Int?
+    /// `x-sim-fault-id`: the id attempts are counted under.
     public var faultID: String?
+    /// `x-sim-flavor`: the provider impersonated.
     public var flavor: SimFlavor
+    /// `x-sim-empty-placeholder`: whether `""` reasoning is accepted where required.
     public var emptyPlaceholderAccepted: Bool
+    /// `x-sim-placeholders`: whether whitespace-only reasoning on a tool-call message is accepted.
     public var placeholdersAccepted: Bool
+    /// `x-sim-hygiene`: MiMo's `content: null` / list-typed `tool` content refusals.
     public var strictHygiene: Bool
+    /// `x-sim-sse-errors`: frame a `stream: true` request's 400 as SSE.
     public var sseErrors: Bool
+    /// `x-sim-error-variant: alt`: the refusal's other reported shape.
     public var alternateErrorShape: Bool
+    /// `x-sim-block-order: text-first`: Cloudsway's Anthropic block layout.
     public var textBlockFirst: Bool
+    /// `x-sim-tool-calls`: parallel tool calls to make (nil: one or two, from the seed).
     public var toolCallCount: Int?
+    /// `x-sim-leak-tool-call`: write the tool call inside the reasoning (Qwen3-XML).
     public var leakToolCall: Bool
+    /// `x-sim-fast`: canned answer, no validation, no ledger.
     public var fast: Bool
 
     /// The knobs of a request that sends no `x-sim-*` header.

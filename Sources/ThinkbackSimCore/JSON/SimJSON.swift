@@ -16,9 +16,12 @@ public enum SimJSON: Equatable, Sendable {
 
 /// One member of a JSON object, in document order.
 public struct SimJSONMember: Equatable, Sendable {
+    /// The member name, decoded.
     public var key: String
+    /// The member value.
     public var value: SimJSON
 
+    /// A member named `key`.
     public init(_ key: String, _ value: SimJSON) {
         self.key = key
         self.value = value
