@@ -21,7 +21,8 @@
 /// - `x-sim-retry-after: N` — with `x-sim-status`, add `Retry-After: N`.
 /// - `x-sim-fail-times: N` with `x-sim-fault-id: ID` — the faults above apply only to the first
 ///   N requests carrying that id (counted per id until `POST /sim/reset`); later attempts are
-///   answered normally. Without `x-sim-fail-times` the faults apply to every request.
+///   answered normally. Without `x-sim-fail-times` the faults apply to every request; without
+///   `x-sim-fault-id` all requests share one counter.
 ///
 /// Provider behaviour:
 /// - `x-sim-flavor: mimo|deepseek|kimi` — impersonate another provider for this request.

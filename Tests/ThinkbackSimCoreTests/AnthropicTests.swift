@@ -111,6 +111,19 @@ final class AnthropicTests: XCTestCase {
         XCTAssertTrue((error?["message"] as? String ?? "").contains("unexpected `tool_use_id` found in `tool_result` blocks: toolu_x"))
     }
 
+    func testThinkingDefaultsAndThinkingTypeApplyToAnthropicRequests() {
+        let client = Client(sim: makeSim())
+        let messages = round(client, history: [], keepThinking: false)
+        var flash = request(messages)
+        flash["model"] = "mimo-v2-flash"
+        XCTAssertEqual(client.messages(flash).status, 200)
+        flash["thinking"] = ["type": "enabled", "budget_tokens": 1024]
+        XCTAssertEqual(client.messages(flash).status, 400)
+        let answer = client.messages(["model": "mimo-v2-flash", "max_tokens": 9, "messages": [["role": "user", "content": "x"]]])
+        let blocks = foundationJSON(answer.body)["content"] as! [[String: Any]]
+        XCTAssertEqual(blocks.map { $0["type"] as! String }, ["text"], "no thinking block with thinking off")
+    }
+
     func testRoutesWithoutAnthropicPrefix() {
         let client = Client(sim: makeSim())
         let r = client.post("/v1/messages", raw: encode(request([["role": "user", "content": "hi"]])))

@@ -122,6 +122,12 @@ final class StreamTests: XCTestCase {
                        file: file, line: line)
     }
 
+    func testTheTestSSEParserFollowsTheStandard() {
+        let (events, trailing) = parseSSE(Array(": comment\r\nevent: a\r\ndata:x\r\ndata:  y\r\n\r\ndata: z\rdata\n\ndata: partial".utf8))
+        XCTAssertEqual(events, [SSEEvent(event: "a", data: "x\n y"), SSEEvent(event: nil, data: "z\n")])
+        XCTAssertEqual(trailing, "data: partial")
+    }
+
     func testAnswerStreamEqualsNonStreamAnswer() {
         compareWithNonStream(["model": "mimo-v2.5-pro", "messages": [["role": "user", "content": "Tips?"]]])
     }
