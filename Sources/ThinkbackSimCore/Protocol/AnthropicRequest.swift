@@ -1,0 +1,126 @@
+/// One content block of an Anthropic message, as much as the simulator looks at.
+enum AnthropicBlock {
+    case text(String)
+    case thinking(String)
+    case redactedThinking
+    case toolUse(id: String, name: String, input: SimJSON)
+    case toolResult(toolUseID: String)
+    case other
+}
+
+/// An Anthropic-format message.
+struct AnthropicMessage {
+    var index: Int
+    var role: String
+    var blocks: [AnthropicBlock]
+
+    var toolUses: [HistoryCall] {
+        blocks.compactMap {
+            guard case .toolUse(let id, let name, let input) = $0 else { return nil }
+            return HistoryCall(id: id, name: name, canonicalArguments: String(decoding: input.canonicalBytes, as: UTF8.self))
+        }
+    }
+
+    /// The thinking blocks' text concatenated; `.absent` with no thinking block at all.
+    var reasoning: ReasoningField {
+        var text = ""
+        var sawThinking = false
+        var sawRedacted = false
+        for block in blocks {
+            switch block {
+            case .thinking(let t):
+                sawThinking = true
+                text += t
+            case .redactedThinking: sawRedacted = true
+            default: break
+            }
+        }
+        if sawThinking { return .text(text) }
+        return sawRedacted ? .opaque : .absent
+    }
+
+    var text: String {
+        blocks.compactMap { if case .text(let t) = $0 { return t } else { return nil } }.joined(separator: "\n")
+    }
+
+    /// A user message made only of tool results (the answer to the previous tool calls).
+    var isOnlyToolResults: Bool {
+        !blocks.isEmpty && blocks.allSatisfy { if case .toolResult = $0 { return true } else { return false } }
+    }
+}
+
+/// An Anthropic-format `POST /v1/messages` body.
+struct AnthropicRequest {
+    var model: String
+    var stream: Bool
+    var thinking: SimJSON?
+    var messages: [AnthropicMessage]
+    var tools: [ToolSpec]
+    var toolChoice: SimJSON?
+
+    static func decode(_ json: SimJSON) throws(ShapeError) -> AnthropicRequest {
+        guard json.objectMembers != nil else { throw ShapeError("the request body must be a JSON object", param: nil) }
+        guard let model = json["model"]?.stringValue, !model.isEmpty else {
+            throw ShapeError("model: Field required", param: "model")
+        }
+        guard let rawMessages = json["messages"]?.arrayValue, !rawMessages.isEmpty else {
+            throw ShapeError("messages: Field required", param: "messages")
+        }
+        var messages: [AnthropicMessage] = []
+        for (i, raw) in rawMessages.enumerated() {
+            guard let role = raw["role"]?.stringValue else {
+                throw ShapeError("messages.\(i).role: Field required", param: nil)
+            }
+            var blocks: [AnthropicBlock] = []
+            switch raw["content"] {
+            case .string(let s)?: blocks = [.text(s)]
+            case .array(let items)?:
+                for (j, item) in items.enumerated() {
+                    blocks.append(try block(item, at: "messages.\(i).content.\(j)"))
+                }
+            default: throw ShapeError("messages.\(i).content: Input should be a valid list", param: nil)
+            }
+            messages.append(AnthropicMessage(index: i, role: role, blocks: blocks))
+        }
+        var tools: [ToolSpec] = []
+        for tool in json["tools"]?.arrayValue ?? [] {
+            guard let name = tool["name"]?.stringValue else { continue }
+            tools.append(ToolSpec(name: name, schema: tool["input_schema"]))
+        }
+        return AnthropicRequest(
+            model: model, stream: json["stream"]?.boolValue ?? false, thinking: json["thinking"],
+            messages: messages, tools: tools, toolChoice: json["tool_choice"])
+    }
+
+    private static func block(_ item: SimJSON, at path: String) throws(ShapeError) -> AnthropicBlock {
+        switch item["type"]?.stringValue {
+        case "text": return .text(item["text"]?.stringValue ?? "")
+        case "thinking":
+            guard let t = item["thinking"]?.stringValue else {
+                throw ShapeError("\(path).thinking.thinking: Field required", param: nil)
+            }
+            return .thinking(t)
+        case "redacted_thinking": return .redactedThinking
+        case "tool_use":
+            guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else {
+                throw ShapeError("\(path).tool_use: id and name are required", param: nil)
+            }
+            return .toolUse(id: id, name: name, input: item["input"] ?? [:])
+        case "tool_result":
+            guard let id = item["tool_use_id"]?.stringValue else {
+                throw ShapeError("\(path).tool_result.tool_use_id: Field required", param: nil)
+            }
+            return .toolResult(toolUseID: id)
+        case nil: throw ShapeError("\(path).type: Field required", param: nil)
+        default: return .other
+        }
+    }
+
+    /// Whether the model should answer a user question (rather than conclude after tool results).
+    var lastIsUserQuestion: Bool {
+        guard let last = messages.last, last.role == "user" else { return false }
+        return !last.isOnlyToolResults
+    }
+
+    var toolsForbidden: Bool { toolChoice?["type"]?.stringValue == "none" }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import ThinkbackSimCore
-final class ThinkbackSimCorePlaceholderTests: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }
