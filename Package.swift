@@ -1,7 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 
 let package = Package(
@@ -11,7 +10,6 @@ let package = Package(
         .executable(name: "thinkback-sim", targets: ["thinkback-sim"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
@@ -27,10 +25,10 @@ let package = Package(
         .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "ThinkbackCore", logging]),
         .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),
         // The simulator's scripted model, rules and fidelity ledger (pure).
-        .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"]),
+        .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"], exclude: ["KNOBS.md"]),
         .executableTarget(
             name: "thinkback-sim",
-            dependencies: ["ThinkbackRuntime", "ThinkbackSimCore", argumentParser]
+            dependencies: ["ThinkbackRuntime", "ThinkbackSimCore", "ThinkbackCore", logging]
         ),
         .testTarget(name: "ThinkbackCoreTests", dependencies: ["ThinkbackCore"]),
         .testTarget(name: "ThinkbackSimCoreTests", dependencies: ["ThinkbackSimCore"]),
