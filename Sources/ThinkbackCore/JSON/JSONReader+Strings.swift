@@ -29,9 +29,19 @@ extension JSONReader {
             } else if c < 0x80 {
                 i &+= 1
             } else {
-                let n = UTF8Validation.sequenceLength(p, i, end)
-                if n == 0 { throw error("invalid UTF-8 in string", at: i) }
-                i &+= n
+                // A run of non-ASCII text (CJK is mostly three-byte sequences back to back):
+                // stay in this loop until the next ASCII byte.
+                repeat {
+                    let lead = p[i]
+                    if lead >= 0xE1, lead <= 0xEF, lead != 0xED, i &+ 2 < end,
+                       p[i &+ 1] & 0xC0 == 0x80, p[i &+ 2] & 0xC0 == 0x80 {
+                        i &+= 3
+                        continue
+                    }
+                    let n = UTF8Validation.sequenceLength(p, i, end)
+                    if n == 0 { throw error("invalid UTF-8 in string", at: i) }
+                    i &+= n
+                } while i < end && p[i] >= 0x80
             }
         }
     }
