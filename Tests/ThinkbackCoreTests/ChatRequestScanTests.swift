@@ -170,6 +170,29 @@ final class ChatRequestScanTests: XCTestCase {
         XCTAssertEqual(text(out), #"{"messages":[{"role":"assistant","reasoning_content":" "},{"role":"assistant","content":"","reasoning_content":"r"}]}"#)
     }
 
+    func testContentPartsWithNestedArraysAndOddPartsGiveTheirTextOnly() throws {
+        let body = utf8(#"""
+        {"messages":[{"role":"user","content":[
+          {"type":"text","text":" a\u00e9 ","meta":[[1,[2,{"text":"no"}]]]},
+          [["nested array part"]], "bare string part", null, 42,
+          {"type":"image_url","image_url":{"url":"data:..."}},
+          {"text":null}, {"text":"b","text":"c\n"}
+        ]}]}
+        """#)
+        let scan = try ChatRequestScan(body)
+        body.withUnsafeBytes { raw in
+            XCTAssertEqual(text(scan.messages[0].normalizedContent(in: raw)), "aé c")
+        }
+    }
+
+    func testWhitespaceEverywhereAndBigNumbersAreForwardedUntouched() throws {
+        let body = utf8(" \r\n\t{ \"n\" : 1e400 , \"big\" : 123456789012345678901234567890 ,\n \"messages\" :\t[ \r\n { \"role\" :\"assistant\" }\n ] }\n ")
+        let scan = try ChatRequestScan(body)
+        XCTAssertEqual(scan.messages.count, 1)
+        let out = try JSONSplicer.apply([scan.messages[0].reasoningEdit(encodedValue: utf8("\"x\""))], to: body)
+        XCTAssertEqual(text(out), " \r\n\t{ \"n\" : 1e400 , \"big\" : 123456789012345678901234567890 ,\n \"messages\" :\t[ \r\n { \"role\" :\"assistant\" ,\"reasoning_content\":\"x\"}\n ] }\n ")
+    }
+
     func testNonStringFieldsAreNil() throws {
         let scan = try ChatRequestScan(utf8(#"{"model":1,"stream":"yes","thinking":"on","messages":[{"role":7,"tool_calls":[1,{"id":2,"function":[]}]}]}"#))
         XCTAssertNil(scan.model)

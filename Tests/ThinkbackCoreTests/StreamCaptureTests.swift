@@ -115,6 +115,29 @@ final class StreamCaptureTests: XCTestCase {
         XCTAssertEqual(result.map(\.finishReason), ["stop", "length"])
     }
 
+    func testEventsAfterDoneAreIgnored() throws {
+        var events = MiMoStream.textAnswer
+        events.append(MiMoStream.chunk(#"{"content":"late"}"#))
+        events.append("not json")
+        let result = try XCTUnwrap(capture(events).result())
+        XCTAssertEqual(text(result[0].content), "Hello, world!")
+    }
+
+    func testFragmentsWithoutIndexContinueTheLatestCall() throws {
+        let events = [
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"x\""}}]}}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":":1}"}}]}}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","function":{"name":"g","arguments":"{}"}}]}}]}"#,
+            #"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            "[DONE]",
+        ]
+        let result = try XCTUnwrap(capture(events).result())
+        XCTAssertEqual(result[0].toolCalls, [
+            CapturedToolCall(id: "a", name: "f", arguments: utf8(#"{"x":1}"#)),
+            CapturedToolCall(id: "b", name: "g", arguments: utf8("{}")),
+        ])
+    }
+
     func testChunkScanReportsNullMembersAsAbsent() throws {
         let data = utf8(MiMoStream.textAnswer[0])
         let chunk = try ChatChunkScan(data)
