@@ -20,13 +20,16 @@ enum FuzzChecks {
         if !condition { fatalError("fuzz invariant broken: \(message())") }
     }
 
-    /// The validator and a manual walk of all string values agree; errors point inside.
+    /// The scanner agrees with the simple reference validator; errors point inside the input.
     static func checkValidator(_ input: UnsafeRawBufferPointer) -> Bool {
+        let reference = ReferenceValidator.isValid(input)
         do {
             let top = try JSONValidator.validate(input)
             require(top.range.upperBound <= input.count, "span out of bounds")
+            require(reference, "scanner accepts what the reference validator rejects")
             return true
         } catch {
+            require(!reference, "scanner rejects what the reference validator accepts: \(error)")
             require(error.offset >= 0 && error.offset <= input.count, "error offset \(error.offset) outside input")
             require(!error.reason.isEmpty, "empty reason")
             return false
