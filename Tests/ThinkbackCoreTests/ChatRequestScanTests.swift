@@ -48,6 +48,7 @@ final class ChatRequestScanTests: XCTestCase {
             XCTAssertEqual(m[2].content.kind, .null)
             XCTAssertEqual(m[2].normalizedContent(in: raw), [])
             XCTAssertEqual(text(m[4].normalizedContent(in: raw)), "noon")
+            XCTAssertEqual(text(ChatContentText.text(m[1].content, in: raw)), "  What's the weather in 北京?\n")
             XCTAssertEqual(m[7].content.kind, nil)
         }
         XCTAssertEqual(m.map(\.reasoningState), [.absent, .absent, .null, .absent, .absent, .nonEmpty, .empty, .absent])

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import ThinkbackCore
 
@@ -43,6 +44,22 @@ final class JSONCanonicalTests: XCTestCase {
             XCTAssertEqual(canonical(raw), raw)
         }
         XCTAssertEqual(JSONCanonical.canonicalArguments([0x7B, 0xFF]), [0x7B, 0xFF])
+    }
+
+    func testMaximallyNestedArgumentsCanonaliseOnASmallThreadStack() {
+        // 512 levels (the limit) on a 512 KiB stack, the size of a secondary thread's default.
+        let deep = String(repeating: "{\"k\":[", count: 256) + "1" + String(repeating: "]}", count: 256)
+        final class Box: @unchecked Sendable { var result: [UInt8] = [] }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = JSONCanonical.canonicalArguments(utf8(deep))
+            done.signal()
+        }
+        thread.stackSize = 512 * 1024
+        thread.start()
+        done.wait()
+        XCTAssertEqual(text(box.result), deep)
     }
 
     func testDeepArgumentsCanonicalise() {

@@ -33,6 +33,20 @@ final class JSONPropertyTests: XCTestCase {
         }
     }
 
+    func testCanonicalFormOfGeneratedDocumentsIsTheSameValueAndIdempotent() throws {
+        var rng = SeededGenerator(seed: 2024)
+        for n in 0 ..< 800 {
+            var doc = ""
+            Self.generateValue(&rng, depth: 0, into: &doc)
+            let canonical = JSONCanonical.canonicalArguments(utf8(doc))
+            XCTAssertEqual(JSONCanonical.canonicalArguments(canonical), canonical, "#\(n)")
+            let original = try XCTUnwrap(foundationObject(utf8(doc)) as? NSObject)
+            let rewritten = try XCTUnwrap(foundationObject(canonical) as? NSObject)
+            XCTAssertTrue(original.isEqual(rewritten), "#\(n): \(doc) -> \(text(canonical))")
+            XCTAssertFalse(canonical.contains(UInt8(ascii: "\n")), "#\(n)")
+        }
+    }
+
     func testMutatedDocumentsAgreeWithFoundation() {
         var rng = SeededGenerator(seed: 99)
         var disagreements: [String] = []

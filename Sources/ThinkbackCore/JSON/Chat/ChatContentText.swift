@@ -5,6 +5,13 @@
 public enum ChatContentText {
     /// The normalised text of a scanned `content` member.
     public static func normalized(_ content: ChatMember, in body: UnsafeRawBufferPointer) -> [UInt8] {
+        trimmed(text(content, in: body))
+    }
+
+    /// The text of a scanned `content` member, not trimmed: a string's value, or the `text`
+    /// members of an array's parts concatenated (e.g. to send a `tool` message's list content
+    /// as a string to a provider that refuses lists).
+    public static func text(_ content: ChatMember, in body: UnsafeRawBufferPointer) -> [UInt8] {
         var text: [UInt8] = []
         switch content.kind {
         case .string?:
@@ -16,7 +23,7 @@ public enum ChatContentText {
         default:
             break
         }
-        return trimmed(text)
+        return text
     }
 
     /// Reads an array of content parts, appending each part's `text` string.
