@@ -30,6 +30,8 @@ let package = Package(
             name: "thinkback-sim",
             dependencies: ["ThinkbackRuntime", "ThinkbackSimCore", "ThinkbackCore", logging]
         ),
+        // libFuzzer entry for the JSON/SSE parsers: `scripts/fuzz-json` (built with -DTHINKBACK_FUZZ).
+        .executableTarget(name: "ThinkbackJSONFuzz", dependencies: ["ThinkbackCore"]),
         .testTarget(name: "ThinkbackCoreTests", dependencies: ["ThinkbackCore"]),
         .testTarget(name: "ThinkbackSimCoreTests", dependencies: ["ThinkbackSimCore"]),
         .testTarget(name: "ThinkbackRuntimeTests", dependencies: ["ThinkbackRuntime", "ThinkbackCore"]),

@@ -1,0 +1,164 @@
+import ThinkbackCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The invariants checked on every fuzz input. A violation traps, which libFuzzer reports.
+enum FuzzChecks {
+    static let injected = "r\"e\\a/s\u{0}o\n\r\tn\u{1F}\u{7F} 北京 😀 \u{2028} \\u0041"
+
+    static func run(_ input: UnsafeRawBufferPointer) {
+        let valid = checkValidator(input)
+        checkCanonical(input, valid: valid)
+        checkRequest(input, valid: valid)
+        checkResponses(input, valid: valid)
+        checkSSE(input)
+        checkEncoder(input)
+    }
+
+    static func require(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { fatalError("fuzz invariant broken: \(message())") }
+    }
+
+    /// The scanner agrees with the simple reference validator; errors point inside the input.
+    static func checkValidator(_ input: UnsafeRawBufferPointer) -> Bool {
+        let reference = ReferenceValidator.isValid(input)
+        do {
+            let top = try JSONValidator.validate(input)
+            require(top.range.upperBound <= input.count, "span out of bounds")
+            require(reference, "scanner accepts what the reference validator rejects")
+            return true
+        } catch {
+            require(!reference, "scanner rejects what the reference validator accepts: \(error)")
+            require(error.offset >= 0 && error.offset <= input.count, "error offset \(error.offset) outside input")
+            require(!error.reason.isEmpty, "empty reason")
+            return false
+        }
+    }
+
+    static func checkCanonical(_ input: UnsafeRawBufferPointer, valid: Bool) {
+        let canonical = JSONCanonical.canonicalArguments(input)
+        if !valid {
+            require(canonical.elementsEqual(input), "invalid input not kept raw")
+            return
+        }
+        require(JSONValidator.isValidBytes(canonical), "canonical form is not valid JSON")
+        require(JSONCanonical.canonicalArguments(canonical) == canonical, "canonical form not idempotent")
+    }
+
+    static func checkRequest(_ input: UnsafeRawBufferPointer, valid: Bool) {
+        let scan: ChatRequestScan
+        do throws(ChatRequestScanError) {
+            scan = try ChatRequestScan(input)
+        } catch {
+            switch error {
+            case .syntax(let e):
+                require(!valid, "request scan found a syntax error in valid JSON: \(e)")
+                if let direct = try? validatorError(input) {
+                    require(direct.offset == e.offset, "request scan and validator report different errors: \(e) vs \(direct)")
+                }
+            case .shape:
+                require(valid, "shape error on invalid JSON")
+            }
+            return
+        }
+        require(valid, "request scan accepted invalid JSON")
+
+        // Set reasoning on every other message, remove every third, splice, re-scan.
+        let encoded = JSONStringEncoder.encode(injected)
+        let removed = Set(stride(from: 2, to: scan.messages.count, by: 3))
+        var edits = scan.removalEdits(forMessagesAt: removed)
+        var changed: [Int] = []
+        for (k, m) in scan.messages.enumerated() where k % 2 == 0 && !removed.contains(k) {
+            edits.append(m.reasoningEdit(encodedValue: encoded))
+            changed.append(k)
+        }
+        let out: [UInt8]
+        do {
+            out = try JSONSplicer.apply(edits, to: input)
+        } catch {
+            fatalError("edits from one scan overlap: \(error)")
+        }
+        let rescan: ChatRequestScan
+        do {
+            rescan = try ChatRequestScan(out)
+        } catch {
+            fatalError("spliced request does not scan: \(error)\n\(String(decoding: out, as: UTF8.self))")
+        }
+        require(rescan.messages.count == scan.messages.count - removed.count, "message count after removal")
+        let keptIndices = scan.messages.indices.filter { !removed.contains($0) }
+        out.withUnsafeBytes { raw in
+            for (newIndex, oldIndex) in keptIndices.enumerated() where changed.contains(oldIndex) {
+                let span = rescan.messages[newIndex].reasoning.stringSpan
+                require(span?.decodedString(in: raw) == injected, "injected reasoning does not decode back")
+            }
+            for (newIndex, oldIndex) in keptIndices.enumerated() {
+                require(rescan.messages[newIndex].role == scan.messages[oldIndex].role, "role changed")
+                require(rescan.messages[newIndex].toolCalls.map(\.id) == scan.messages[oldIndex].toolCalls.map(\.id), "tool call ids changed")
+            }
+        }
+        require(rescan.model == scan.model && rescan.stream == scan.stream && rescan.thinkingType == scan.thinkingType,
+                "top-level fields changed")
+        for m in scan.messages {
+            _ = m.normalizedContent(in: input)
+            for call in m.toolCalls { _ = call.argumentsText(in: input).map { JSONCanonical.canonicalArguments($0) } }
+        }
+    }
+
+    static func validatorError(_ input: UnsafeRawBufferPointer) throws -> JSONSyntaxError? {
+        do { try JSONValidator.validate(input); return nil } catch { return error }
+    }
+
+    static func checkResponses(_ input: UnsafeRawBufferPointer, valid: Bool) {
+        let response = try? ChatResponseScan(input)
+        require((response != nil) == valid, "response scan disagrees with the validator")
+        let chunk = try? ChatChunkScan(input)
+        require((chunk != nil) == valid, "chunk scan disagrees with the validator")
+        if let chunk {
+            for c in chunk.choices {
+                _ = c.reasoning?.decodedBytes(in: input)
+                _ = c.content?.decodedBytes(in: input)
+                for f in c.toolCalls { _ = f.arguments?.decodedBytes(in: input) }
+            }
+        }
+    }
+
+    /// Parsing in one piece or in two (split where the first byte says) gives the same events.
+    static func checkSSE(_ input: UnsafeRawBufferPointer) {
+        var whole = SSEParser()
+        var events: [SSEEvent] = []
+        var capture = StreamCapture()
+        whole.feed(input) { event in
+            events.append(SSEEvent(event))
+            capture.feed(event.data)
+        }
+        _ = capture.result()
+        let split = input.isEmpty ? 0 : Int(input[0]) * 7919 % (input.count + 1)
+        var parts = SSEParser()
+        var partEvents: [SSEEvent] = []
+        parts.feed(UnsafeRawBufferPointer(rebasing: input[..<split])) { partEvents.append(SSEEvent($0)) }
+        parts.feed(UnsafeRawBufferPointer(rebasing: input[split...])) { partEvents.append(SSEEvent($0)) }
+        require(events == partEvents, "SSE events depend on the split at \(split)")
+    }
+
+    /// Encoding any bytes gives a valid JSON string that decodes to them when they are UTF-8.
+    static func checkEncoder(_ input: UnsafeRawBufferPointer) {
+        let encoded = JSONStringEncoder.encode(input)
+        require(encoded.count == JSONStringEncoder.encodedCount(input), "encodedCount disagrees")
+        encoded.withUnsafeBytes { raw in
+            var reader = JSONReader(raw)
+            guard let span = try? reader.readString(), (try? reader.finish()) != nil else {
+                fatalError("encoded string is not one valid JSON string")
+            }
+            if String(validating: input, as: UTF8.self) != nil {
+                require(span.decodedBytes(in: raw).elementsEqual(input), "encoded string does not decode back")
+            }
+        }
+    }
+}
+
+extension JSONValidator {
+    static func isValidBytes(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { isValid($0) }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import XCTest
+@testable import ThinkbackCore
+
+final class JSONStringEncoderTests: XCTestCase {
+    func testEscapesOnlyQuoteBackslashAndControlCharacters() {
+        XCTAssertEqual(text(JSONStringEncoder.encode("a\"b\\c/d")), #""a\"b\\c/d""#)
+        XCTAssertEqual(text(JSONStringEncoder.encode("\n\r\t\u{8}\u{C}\u{0}\u{1F}\u{7F}")), #""\n\r\t\b\f\u0000\u001f"# + "\u{7F}\"")
+        XCTAssertEqual(JSONStringEncoder.encode("北京😀\u{2028}"), utf8("\"北京😀\u{2028}\""))
+        XCTAssertEqual(JSONStringEncoder.encode(""), utf8("\"\""))
+        XCTAssertEqual(JSONStringEncoder.encode([UInt8]()), utf8("\"\""))
+    }
+
+    func testEncodedTextDecodesToTheSameStringInFoundationAndInTheScanner() throws {
+        for s in [nastyString, "", " ", "\\", "\"", String(repeating: "北😀\n", count: 100)] {
+            let encoded = JSONStringEncoder.encode(s)
+            XCTAssertEqual(try foundationObject(encoded) as? String, s)
+            try encoded.withUnsafeBytes { raw in
+                var r = JSONReader(raw)
+                XCTAssertEqual(try r.readString().decodedBytes(in: raw), utf8(s))
+                try r.finish()
+            }
+            XCTAssertEqual(utf8(s).withUnsafeBytes { JSONStringEncoder.encodedCount($0) }, encoded.count)
+        }
+    }
+
+    func testEveryByteBelow0x80RoundTrips() throws {
+        let all = (0 ..< 0x80).map { UInt8($0) }
+        let encoded = JSONStringEncoder.encode(all)
+        XCTAssertNil(scanError(encoded))
+        try encoded.withUnsafeBytes { raw in
+            var r = JSONReader(raw)
+            XCTAssertEqual(try r.readString().decodedBytes(in: raw), all)
+        }
+    }
+
+    func testIllFormedUTF8BecomesReplacementCharacters() {
+        XCTAssertEqual(JSONStringEncoder.encode([0x61, 0xFF, 0x62, 0xE5, 0x8C]),
+                       utf8("\"a\u{FFFD}b\u{FFFD}\u{FFFD}\""))
+        XCTAssertNil(scanError(JSONStringEncoder.encode([0xC0, 0x80, 0xED, 0xA0, 0x80])))
+    }
+
+    func testAppendAddsToExistingBytes() {
+        var out = utf8("x:")
+        utf8("a\nb").withUnsafeBytes { JSONStringEncoder.append($0, to: &out) }
+        XCTAssertEqual(text(out), #"x:"a\nb""#)
+    }
+}
+
+final class JSONSplicerTests: XCTestCase {
+    func testAppliesReplacementsInsertionsAndDeletionsInOnePass() throws {
+        let original = utf8("0123456789")
+        let out = try JSONSplicer.apply([
+            .replace(7 ..< 9, with: utf8("XY")),
+            .insert(utf8("<"), at: 0),
+            .delete(2 ..< 4),
+            .insert(utf8(">"), at: 10),
+            .insert(utf8("a"), at: 5),
+            .insert(utf8("b"), at: 5),
+        ], to: original)
+        XCTAssertEqual(text(out), "<014ab56XY9>")
+    }
+
+    func testNoEditsCopiesTheDocument() throws {
+        XCTAssertEqual(try JSONSplicer.apply([], to: utf8("abc")), utf8("abc"))
+        XCTAssertEqual(try JSONSplicer.apply([], to: []), [])
+        XCTAssertEqual(try JSONSplicer.apply([.insert(utf8("x"), at: 0)], to: []), utf8("x"))
+    }
+
+    func testRejectsOverlappingAndOutOfBoundsEdits() {
+        let original = utf8("0123456789")
+        XCTAssertThrowsError(try JSONSplicer.apply([.replace(2 ..< 5, with: []), .replace(4 ..< 6, with: [])], to: original))
+        XCTAssertThrowsError(try JSONSplicer.apply([.replace(2 ..< 5, with: []), .insert([1], at: 3)], to: original))
+        XCTAssertThrowsError(try JSONSplicer.apply([.replace(5 ..< 8, with: []), .insert([1], at: 5)], to: original))
+        XCTAssertNoThrow(try JSONSplicer.apply([.insert([1], at: 5), .replace(5 ..< 8, with: [])], to: original))
+        XCTAssertThrowsError(try JSONSplicer.apply([.replace(8 ..< 11, with: [])], to: original))
+    }
+}

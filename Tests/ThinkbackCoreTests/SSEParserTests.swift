@@ -1,0 +1,104 @@
+import XCTest
+@testable import ThinkbackCore
+
+final class SSEParserTests: XCTestCase {
+    static let stream = utf8(
+        "\u{FEFF}: comment line\r\n"
+            + "retry: 3000\n"
+            + "data: first\n\n"
+            + "event: ping\r"
+            + "id: 7\r"
+            + "data:no space\r"
+            + "data:  two spaces\r"
+            + "data\r"
+            + "\r"
+            + ": only a comment\n\n"
+            + "event: orphan\n\n"
+            + "data: {\"a\": \"北京😀\"}\r\n"
+            + "unknown: field\r\n"
+            + "id: bad\u{0}id\r\n"
+            + "retry: 12x\r\n"
+            + "\r\n"
+            + "data\n\n"
+            + "data: [DONE]\n\n"
+            + "data: trailing without blank line\n")
+
+    static let expected = [
+        SSEEvent(event: nil, data: utf8("first"), lastEventId: nil),
+        SSEEvent(event: "ping", data: utf8("no space\n two spaces\n"), lastEventId: "7"),
+        SSEEvent(event: nil, data: utf8("{\"a\": \"北京😀\"}"), lastEventId: "7"),
+        SSEEvent(event: nil, data: [], lastEventId: "7"),
+        SSEEvent(event: nil, data: utf8("[DONE]"), lastEventId: "7"),
+    ]
+
+    func testParsesFieldsCommentsLineEndingsAndMultiLineData() {
+        var parser = SSEParser()
+        let events = parser.feed(Self.stream)
+        XCTAssertEqual(events, Self.expected)
+        XCTAssertEqual(parser.retry, 3000)
+        XCTAssertEqual(events.map(\.isDone), [false, false, false, false, true])
+        XCTAssertGreaterThan(parser.bufferedByteCount, 0)
+        var last: [SSEEvent] = []
+        parser.finish { last.append(SSEEvent($0)) }
+        XCTAssertEqual(last.map { text($0.data) }, ["trailing without blank line"])
+    }
+
+    func testSameEventsWhenSplitAtEveryBytePosition() {
+        var whole = SSEParser()
+        let reference = whole.feed(Self.stream)
+        for split in 0 ... Self.stream.count {
+            var parser = SSEParser()
+            let events = parser.feed(Array(Self.stream[..<split])) + parser.feed(Array(Self.stream[split...]))
+            XCTAssertEqual(events, reference, "split at \(split)")
+        }
+    }
+
+    func testSameEventsWhenFedOneByteAtATimeOrInRandomPieces() {
+        var parser = SSEParser()
+        var events: [SSEEvent] = []
+        for b in Self.stream { events += parser.feed([b]) }
+        XCTAssertEqual(events, Self.expected)
+
+        var rng = SeededGenerator(seed: 5)
+        for _ in 0 ..< 200 {
+            var parser = SSEParser()
+            var events: [SSEEvent] = []
+            var i = 0
+            while i < Self.stream.count {
+                let n = Int.random(in: 0 ... 9, using: &rng)
+                let j = min(i + n, Self.stream.count)
+                events += parser.feed(Array(Self.stream[i ..< j]))
+                i = j
+            }
+            XCTAssertEqual(events, Self.expected)
+        }
+    }
+
+    func testCRLFSplitBetweenChunksIsOneLineEnd() {
+        var parser = SSEParser()
+        var events = parser.feed(utf8("data: a\r"))
+        events += parser.feed(utf8("\ndata: b\r"))
+        events += parser.feed(utf8("\n\r"))
+        events += parser.feed(utf8("\n"))
+        XCTAssertEqual(events, [SSEEvent(data: utf8("a\nb"))])
+    }
+
+    func testBorrowedViewNeedsNoCopy() {
+        var parser = SSEParser()
+        var sizes: [Int] = []
+        var done = 0
+        parser.feed(MiMoStream.sse(MiMoStream.textAnswer)) { event in
+            sizes.append(event.data.count)
+            if event.isDone { done += 1 }
+        }
+        XCTAssertEqual(sizes.count, MiMoStream.textAnswer.count)
+        XCTAssertEqual(done, 1)
+    }
+
+    func testDoneMarkerDetection() {
+        XCTAssertTrue(SSEEvent(data: utf8("[DONE]")).isDone)
+        XCTAssertTrue(SSEEvent(data: utf8(" [DONE] ")).isDone)
+        XCTAssertFalse(SSEEvent(data: utf8("[DONE")).isDone)
+        XCTAssertFalse(SSEEvent(data: utf8("\"[DONE]\"")).isDone)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+@testable import ThinkbackCore
+
+/// SplitMix64: a small seeded generator so property tests are reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func utf8(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+func text(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+/// Validates with the scanner; `nil` if valid, else the error.
+func scanError(_ s: String) -> JSONSyntaxError? {
+    scanError(utf8(s))
+}
+
+func scanError(_ b: [UInt8]) -> JSONSyntaxError? {
+    do { try JSONValidator.validate(b); return nil } catch { return error }
+}
+
+/// Whether Foundation's JSONSerialization accepts the document (fragments allowed).
+func foundationAccepts(_ b: [UInt8]) -> Bool {
+    (try? JSONSerialization.jsonObject(with: Data(b), options: [.fragmentsAllowed])) != nil
+}
+
+func foundationObject(_ b: [UInt8]) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(b), options: [.fragmentsAllowed])
+}
+
+/// A string with every kind of character that JSON escaping must get right.
+let nastyString = "quote \" backslash \\ slash / newline \n cr \r tab \t bs \u{8} ff \u{C} nul \u{0} us \u{1F} del \u{7F} "
+    + "CJK 北京 emoji 😀👨‍👩‍👧 combining é astral 𝄞 BOM \u{FEFF} LS \u{2028} PS \u{2029} \\u0041 literal \\n end"

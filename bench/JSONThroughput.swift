@@ -1,0 +1,83 @@
+// Release-mode throughput of the request path: scan a ~1 MiB chat history (50 assistant
+// messages with tool calls, their tool results, user turns, mixed ASCII/CJK/escapes), then
+// splice a reasoning string into every assistant message that lacks one.
+// Built and run by bench/json-throughput; not a test (no assertions on time).
+
+import ThinkbackCoreBench
+
+@main
+enum JSONThroughput {
+    static func main() {
+        let code = String(repeating: "func example() {\\n    let x = \\\"value\\\" // 注释 comment\\n}\\n", count: 8)
+        let chinese = String(repeating: "这是一个工具的结果，包含很多中文字符和标点符号。", count: 8)
+        run("code-like tool results", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: code))
+        run("CJK tool results", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: chinese))
+    }
+
+    static func run(_ label: String, _ body: [UInt8]) {
+        let reasoning = JSONStringEncoder.encode("I should call the tool.\n\"quoted\" 北京 😀 " + String(repeating: "reasoning text ", count: 100))
+        let iterations = 300
+
+        // Warm up and check the document once.
+        let check = try! ChatRequestScan(body)
+        let assistants = check.messages.filter { $0.role == "assistant" }.count
+        let withCalls = check.messages.filter { !$0.toolCalls.isEmpty }.count
+
+        var sink = 0
+        let clock = ContinuousClock()
+        let scanOnly = clock.measure {
+            for _ in 0 ..< iterations {
+                let scan = try! ChatRequestScan(body)
+                sink &+= scan.messages.count
+            }
+        }
+        let scanAndSplice = clock.measure {
+            for _ in 0 ..< iterations {
+                let scan = try! ChatRequestScan(body)
+                var edits: [JSONEdit] = []
+                for m in scan.messages where m.role == "assistant" && m.reasoningState != .nonEmpty {
+                    edits.append(m.reasoningEdit(encodedValue: reasoning))
+                }
+                let out = try! JSONSplicer.apply(edits, to: body)
+                sink &+= out.count
+            }
+        }
+        let validateOnly = clock.measure {
+            for _ in 0 ..< iterations {
+                sink &+= (try! JSONValidator.validate(body)).range.count
+            }
+        }
+
+        func rate(_ d: Duration) -> String {
+            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            let mbps = Double(body.count) * Double(iterations) / seconds / 1e6
+            let perDoc = seconds / Double(iterations) * 1e6
+            return "\(Int(mbps)) MB/s (\(Int(perDoc)) µs per request)"
+        }
+        print("\(label): \(body.count) bytes, \(check.messages.count) messages, \(assistants) assistant, \(withCalls) with tool calls")
+        print("validate only:        \(rate(validateOnly))")
+        print("ChatRequestScan:      \(rate(scanOnly))")
+        print("scan + splice:        \(rate(scanAndSplice))")
+        if sink == 42 { print("") }
+    }
+
+    /// A generated agent history of about `targetBytes`.
+    static func makeHistory(targetBytes: Int, toolTurns: Int, fileBody: String) -> [UInt8] {
+        var messages: [String] = [#"{"role": "system", "content": "You are a coding agent. Follow the rules:\n1. Be precise.\n2. Use tools."}"#]
+        let perTurn = targetBytes / toolTurns
+        for t in 0 ..< toolTurns {
+            messages.append(#"{"role": "user", "content": [{"type": "text", "text": "Please look at file \#(t) and fix the bug — 请修复。"}]}"#)
+            let args = #"{\"path\": \"Sources/File\#(t).swift\", \"limit\": 400}"#
+            let reasoning = t % 2 == 0 ? #", "reasoning_content": "Earlier thought \#(t): check the file first.""# : ""
+            messages.append(#"{"role": "assistant", "content": "", "tool_calls": [{"id": "call_\#(t)_abcdef0123456789", "type": "function", "function": {"name": "read_file", "arguments": "\#(args)"}}]\#(reasoning)}"#)
+            var result = ""
+            while result.utf8.count < perTurn - 600 { result += fileBody }
+            messages.append(#"{"role": "tool", "tool_call_id": "call_\#(t)_abcdef0123456789", "content": "\#(result)"}"#)
+            messages.append(#"{"role": "assistant", "content": "I read file \#(t). The bug is on line 3: 北京 😀."}"#)
+        }
+        let body = #"{"model": "mimo-v2.5-pro", "stream": true, "thinking": {"type": "enabled"}, "temperature": 1.0, "#
+            + #""tools": [{"type": "function", "function": {"name": "read_file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}}], "#
+            + #""messages": [\#n  "# + messages.joined(separator: ",\n  ") + "\n]}"
+        return Array(body.utf8)
+    }
+}
