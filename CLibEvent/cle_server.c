@@ -14,6 +14,7 @@ struct cle_server {
     cle_request_handler handler;
     void *ctx;
     uint16_t port;
+    unsigned unfinished;              /* requests whose reply has not fully left (drain waits) */
 };
 
 /* One queued SSE chunk, referenced by the client's output evbuffer until written. */
@@ -25,6 +26,7 @@ typedef struct cle_slot {
 struct cle_exchange {
     struct evhttp_request *req;       /* NULL once released (replied or client gone) */
     cle_loop *loop;
+    cle_server *server;
     const uint8_t *body;              /* pulled-up request body */
     size_t body_len;
     char peer[64];
@@ -73,6 +75,7 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     cle_exchange *x = arg;
     if (x->gone || x->finished) return;
     x->gone = 1;
+    x->server->unfinished--;          /* evhttp will not complete this reply */
     if (x->closed_ev) {
         event_free(x->closed_ev);
         x->closed_ev = NULL;
@@ -122,6 +125,13 @@ static void slot_cleanup(const void *data, size_t len, void *extra) {
     exchange_maybe_free(x);
 }
 
+/* evhttp_request_set_on_complete_cb: the last byte of the reply reached the socket. */
+static void request_complete_cb(struct evhttp_request *req, void *arg) {
+    (void)req;
+    cle_server *s = arg;
+    s->unfinished--;
+}
+
 static void request_cb(struct evhttp_request *req, void *arg) {
     cle_server *s = arg;
     cle_exchange *x = calloc(1, sizeof *x);
@@ -131,6 +141,9 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     }
     x->req = req;
     x->loop = s->loop;
+    x->server = s;
+    s->unfinished++;
+    evhttp_request_set_on_complete_cb(req, request_complete_cb, s);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     char *host = NULL;
     ev_uint16_t port = 0;
@@ -174,6 +187,8 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
 }
 
 uint16_t cle_server_port(const cle_server *s) { return s->port; }
+
+unsigned cle_server_unfinished(const cle_server *s) { return s->unfinished; }
 
 void cle_server_stop_listening(cle_server *s) {
     if (s->bound) {
@@ -306,6 +321,7 @@ void cle_exchange_abort(cle_exchange *x) {
     x->req = NULL;
     x->finished = 1;
     if (req) {
+        x->server->unfinished--;      /* freed below without completing */
         struct evhttp_connection *evcon = evhttp_request_get_connection(req);
         x->busy++;
         if (evcon) evhttp_connection_free(evcon);   /* frees req with it */

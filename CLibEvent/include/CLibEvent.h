@@ -81,6 +81,8 @@ cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *o
                                      cle_request_handler handler, void *_Nullable ctx,
                                      char *err, size_t err_len);
 uint16_t cle_server_port(const cle_server *server);
+/// Requests whose reply has not yet fully reached the client's socket (drain waits for 0).
+unsigned cle_server_unfinished(const cle_server *server);
 /// Stops accepting new connections (drain); open connections keep being served.
 void cle_server_stop_listening(cle_server *server);
 /// Frees the server and closes every connection.

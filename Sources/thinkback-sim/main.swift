@@ -83,6 +83,8 @@ final class StreamPlayer {
     var next = 0
     var timer: LoopTimer?
     var done = false
+    /// The head waits for the first-byte delay, so a silent upstream is silent on the wire too.
+    var head: (status: Int, headers: [(name: String, value: String)])?
 
     init(loop: EventLoop, request: InboundRequest, events: [[UInt8]], plan: SimStreamPlan, stats: TransportStats) {
         self.request = request
@@ -101,12 +103,16 @@ final class StreamPlayer {
         }
         request.onDrain = { [self] in tick() }
         request.watch()
-        request.startStream(status: status, headers: headers.map { (name: $0.0, value: $0.1) }, slots: 8)
+        head = (status, headers.map { (name: $0.0, value: $0.1) })
         timer?.arm(milliseconds: UInt64(max(0, plan.firstByteDelayMs)))
     }
 
     private func tick() {
         guard !done else { return }
+        if let h = head {
+            head = nil
+            request.startStream(status: h.status, headers: h.headers, slots: 8)
+        }
         while next < events.count {
             if let drop = plan.dropAfterEvents, next >= drop {
                 stats.streamsDropped += 1

@@ -14,6 +14,7 @@ public final class Proxy {
     private var server: HTTPServer?
     private var signals: [LoopSignal] = []
     private var drainTimer: LoopTimer?
+    private var drainDeadlineMs: UInt64 = 0
     private let startedMs: UInt64
     private var nextRequestID: UInt64 = 0
 
@@ -54,28 +55,33 @@ public final class Proxy {
         }
     }
 
-    /// Stops accepting, lets in-flight requests finish for `drainTimeoutSeconds`, then stops the loop.
+    /// Stops accepting, lets in-flight requests finish for `drainTimeoutSeconds` (their last
+    /// bytes included: the loop stops only once every reply has left), then stops the loop.
     public func drain() {
         loop.assertOnLoop()
         if isDraining { return }
         isDraining = true
         server?.stopListening()
-        if inFlight == 0 {
+        drainDeadlineMs = loop.nowMs + UInt64(config.drainTimeoutSeconds) * 1000
+        let check = LoopTimer(loop: loop) { [unowned self] in self.drainCheck() }
+        drainTimer = check
+        check.arm(milliseconds: 0)
+    }
+
+    private func drainCheck() {
+        if inFlight == 0 && (server?.unfinishedReplies ?? 0) == 0 {
             loop.stop()
-            return
+        } else if loop.nowMs >= drainDeadlineMs {
+            logger.warning("drain timeout: stopping with requests in flight", metadata: ["in_flight": "\(inFlight)"])
+            loop.stop()
+        } else {
+            drainTimer?.arm(milliseconds: 10)
         }
-        let timer = LoopTimer(loop: loop) { [unowned self] in
-            self.logger.warning("drain timeout: stopping with requests in flight", metadata: ["in_flight": "\(self.inFlight)"])
-            self.loop.stop()
-        }
-        timer.arm(milliseconds: UInt64(config.drainTimeoutSeconds) * 1000)
-        drainTimer = timer
     }
 
     func exchangeFinished() {
         inFlight -= 1
         served += 1
-        if isDraining && inFlight == 0 { loop.stop() }
     }
 
     func makeRequestID() -> String {

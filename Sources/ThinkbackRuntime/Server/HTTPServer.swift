@@ -51,4 +51,7 @@ public final class HTTPServer {
 
     /// Stops accepting connections; open ones are still served (drain).
     public func stopListening() { if let raw { cle_server_stop_listening(raw) } }
+
+    /// Requests whose reply has not yet fully reached the client's socket.
+    public var unfinishedReplies: Int { raw.map { Int(cle_server_unfinished($0)) } ?? 0 }
 }

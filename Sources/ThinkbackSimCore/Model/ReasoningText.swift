@@ -23,9 +23,13 @@ enum ReasoningText {
     /// share their reasoning), the `topic`, then sentences until about `length` characters.
     static func reasoning(serial: Int, seed: UInt64, topic: String, length: Int, rng: inout SplitMix64) -> String {
         var s = "Reasoning #\(serial) (seed \(seed)): 思考 🤔 \"quoted\" and a backslash \\ here.\n\(topic)"
-        while s.count < length {
-            s += rng.below(3) == 0 ? "\n\n" : "\n"
-            s += sentences[rng.below(sentences.count)]
+        var count = s.count   // counted as it grows: String.count is O(n)
+        while count < length {
+            let gap = rng.below(3) == 0 ? "\n\n" : "\n"
+            let sentence = sentences[rng.below(sentences.count)]
+            s += gap
+            s += sentence
+            count += gap.count + sentence.count
         }
         return s
     }
