@@ -31,7 +31,15 @@ def test_models_list_through_the_proxy(stack):
 
 
 def test_provider_errors_pass_through_unchanged(stack):
-    _, proxy = stack()
+    _, proxy = stack(proxy_args=("--retries", "0"))
+    # A request without a credential: the provider's 401, as the provider wrote it.
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=f"http://127.0.0.1:{proxy}/v1", api_key="", max_retries=0).chat.completions.create(
-            model="mimo-v2.5-pro", messages=[{"role": "user", "content": "hi"}])
+        client(proxy).chat.completions.create(
+            model="mimo-v2.5-pro", messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"Authorization": ""})
+    # A rate limit the proxy may not retry (retries 0): the SDK sees the 429 and its Retry-After.
+    with pytest.raises(openai.RateLimitError) as raised:
+        client(proxy).chat.completions.create(
+            model="mimo-v2.5-pro", messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-sim-status": "429", "x-sim-retry-after": "7"})
+    assert raised.value.response.headers.get("retry-after") == "7"

@@ -81,8 +81,8 @@ extension Config {
         ConfigOption(flag: "stream-idle-timeout", help: "seconds a stream may stay silent before it is cut (default 300)") { c, v in
             c.streamIdleTimeoutSeconds = try positive(v, "stream-idle-timeout")
         },
-        ConfigOption(flag: "retries", help: "attempts per request on connection failure, 429, 5xx (default 3, 1 = no retry)") { c, v in
-            c.retry.maxAttempts = try positive(v, "retries")
+        ConfigOption(flag: "retries", help: "retries after the first attempt, on connection failure, 429, 5xx, before the first byte (default 2, 0 = none)") { c, v in
+            c.retry.maxAttempts = try nonNegative(v, "retries") + 1
         },
         ConfigOption(flag: "retry-base-ms", help: "first backoff step, doubled each attempt, with jitter (default 200)") { c, v in
             c.retry.baseDelayMs = UInt64(try positive(v, "retry-base-ms"))
