@@ -6,6 +6,9 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 struct cle_server {
     cle_loop *loop;
@@ -147,7 +150,17 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     char *host = NULL;
     ev_uint16_t port = 0;
-    if (evcon) evhttp_connection_get_peer(evcon, &host, &port);
+    if (evcon) {
+        evhttp_connection_get_peer(evcon, &host, &port);
+        /* SSE events are small writes: without TCP_NODELAY, Nagle holds them for the
+           client's delayed ACK (40 ms). Once per request is cheap. */
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+        evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+        if (fd >= 0) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+    }
     if (host) snprintf(x->peer, sizeof x->peer, "%s:%u", host, (unsigned)port);
     s->handler(x, s->ctx);
 }

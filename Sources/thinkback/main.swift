@@ -39,7 +39,7 @@ case .run(let flags):
     let logger = Logger(label: "thinkback")
     do {
         let loop = try EventLoop()
-        let proxy = Proxy(loop: loop, config: config, logger: logger)
+        let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: environment)
         let port = try proxy.start()
         proxy.installSignalHandlers()
         logger.notice("listening", metadata: [

@@ -20,7 +20,40 @@ public struct Config: Sendable {
     public var logLevel = "info"
     public var accessLog = true
 
+    // Restoration (product.md §1–§4)
+    /// `nil`: the upstream preset's scope.
+    public var restoreScope: UpstreamPreset.RestoreScope?
+    public var miss: MissStrategy = .auto
+    /// `nil`: the upstream preset's placeholder.
+    public var placeholder: String?
+    public var tenantMode: TenantMode = .credential
+    /// `nil`: `StateDirectory.resolve` (systemd, XDG, home).
+    public var stateDirectory: String?
+    public var store = "memory"
+    public var cacheLimits = StoreLimits()
+    /// Per-model overrides of the preset's thinking defaults.
+    public var thinkingOverrides: [String: Bool] = [:]
+    public var thinkingDefault: Bool?
+    /// How long `auto` remembers that an upstream and model refuse placeholders.
+    public var placeholderMemorySeconds = 3600
+
+    public enum TenantMode: String, Sendable { case credential, single }
+
     public init() {}
+
+    /// The scope in force: the flag, else the preset's.
+    public var effectiveRestoreScope: UpstreamPreset.RestoreScope { restoreScope ?? upstream.restoreScope }
+    /// The placeholder in force: the flag, else the preset's.
+    public var effectivePlaceholder: String { placeholder ?? upstream.placeholder }
+
+    /// Whether `model` thinks when the request does not say (`thinking.type` overrides).
+    /// A client's routing prefix (`custom_openai_compatible//mimo-v2.5-pro`) is ignored.
+    public func thinksByDefault(model: String) -> Bool {
+        let name = model.split(separator: "/").last.map(String.init) ?? model
+        if let v = thinkingOverrides[name] { return v }
+        if let d = thinkingDefault, !upstream.thinkingOff.contains(name) { return d }
+        return upstream.thinksByDefault(model: name)
+    }
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
@@ -99,6 +132,55 @@ extension Config {
         ConfigOption(flag: "http2", help: "offer HTTP/2 to TLS upstreams: on|off (default on)") { c, v in
             c.http2 = try boolean(v, "http2")
         },
+        ConfigOption(flag: "restore", help: "tool-calls (assistant messages with tool calls) or all (default: the upstream's; deepseek: all)") { c, v in
+            guard let scope = UpstreamPreset.RestoreScope(rawValue: v) else { throw ConfigError("--restore: tool-calls or all, got '\(v)'") }
+            c.restoreScope = scope
+        },
+        ConfigOption(flag: "miss", help: "when reasoning is not cached: auto, placeholder, textualize, strip, passthrough, reject (default auto)") { c, v in
+            guard let strategy = MissStrategy(rawValue: v) else {
+                throw ConfigError("--miss: one of \(MissStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(v)'")
+            }
+            c.miss = strategy
+        },
+        ConfigOption(flag: "placeholder", help: "reasoning text sent on a miss by placeholder/auto (default: the upstream's, one space)") { c, v in
+            c.placeholder = v
+        },
+        ConfigOption(flag: "thinking", help: "per-model thinking defaults, e.g. 'mimo-v2-flash=on,my-model=off' (default: the upstream's table)") { c, v in
+            for item in v.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
+                guard parts.count == 2, !parts[0].isEmpty, let on = Self.onOff(parts[1]) else {
+                    throw ConfigError("--thinking wants MODEL=on|off[,MODEL=on|off…], got '\(v)'")
+                }
+                c.thinkingOverrides[parts[0]] = on
+            }
+        },
+        ConfigOption(flag: "thinking-default", help: "thinking for models the table does not name: on|off (default: the upstream's, on)") { c, v in
+            c.thinkingDefault = try boolean(v, "thinking-default")
+        },
+        ConfigOption(flag: "tenant", help: "credential (a keyed hash of each client's key) or single (one shared cache) (default credential)") { c, v in
+            guard let mode = TenantMode(rawValue: v) else { throw ConfigError("--tenant: credential or single, got '\(v)'") }
+            c.tenantMode = mode
+        },
+        ConfigOption(flag: "state-dir", help: "directory for the tenant secret and the store (default $STATE_DIRECTORY, else ~/.local/state/thinkback)") { c, v in
+            guard !v.isEmpty else { throw ConfigError("--state-dir wants a path") }
+            c.stateDirectory = v
+        },
+        ConfigOption(flag: "store", help: "where reasoning is kept: memory (default memory)") { c, v in
+            guard v == "memory" else { throw ConfigError("--store: only 'memory' is available in this version, got '\(v)'") }
+            c.store = v
+        },
+        ConfigOption(flag: "cache-entries", help: "most reasoning entries kept in memory (default 1000000)") { c, v in
+            c.cacheLimits.maxEntries = try positive(v, "cache-entries")
+        },
+        ConfigOption(flag: "cache-bytes", help: "most bytes of reasoning kept in memory (default 268435456)") { c, v in
+            c.cacheLimits.maxBytes = try positive(v, "cache-bytes")
+        },
+        ConfigOption(flag: "cache-ttl", help: "seconds an entry is kept (default 604800, 7 days)") { c, v in
+            c.cacheLimits.timeToLiveMilliseconds = UInt64(try positive(v, "cache-ttl")) * 1000
+        },
+        ConfigOption(flag: "placeholder-memory", help: "seconds auto remembers that an upstream refuses placeholders (default 3600)") { c, v in
+            c.placeholderMemorySeconds = try positive(v, "placeholder-memory")
+        },
         ConfigOption(flag: "log-level", help: "trace, debug, info, notice, warning, error, critical (default info)") { c, v in
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(v) else { throw ConfigError("--log-level: one of \(levels.joined(separator: ", "))") }
@@ -128,11 +210,28 @@ extension Config {
         guard let n = Int(v), n >= 0 else { throw ConfigError("--\(name) wants a whole number ≥ 0, got '\(v)'") }
         return n
     }
+    static func onOff(_ v: String) -> Bool? {
+        switch v.lowercased() {
+        case "on", "true", "1", "yes", "enabled": return true
+        case "off", "false", "0", "no", "disabled": return false
+        default: return nil
+        }
+    }
     private static func boolean(_ v: String, _ name: String) throws -> Bool {
         switch v.lowercased() {
         case "on", "true", "1", "yes": return true
         case "off", "false", "0", "no": return false
         default: throw ConfigError("--\(name) wants on or off, got '\(v)'")
         }
+    }
+}
+
+
+extension Substring {
+    var trimmingSpaces: String {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
     }
 }

@@ -41,15 +41,33 @@ public enum JSONSplicer {
     /// at the same offset). Edits must not overlap: each one must start at or after the end
     /// of the previous one.
     public static func apply(_ edits: [JSONEdit], to original: UnsafeRawBufferPointer) throws(JSONSpliceError) -> [UInt8] {
+        let (order, size) = try plan(edits, originalCount: original.count)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            initialized = write(edits, order: order, original: original, into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
+    /// `apply(_:to:)` into a new allocation the caller owns (and must `deallocate()`), for
+    /// bytes that must stay put while C code reads them (curl's POSTFIELDS).
+    public static func applyAllocating(_ edits: [JSONEdit], to original: UnsafeRawBufferPointer)
+        throws(JSONSpliceError) -> UnsafeMutableRawBufferPointer {
+        let (order, size) = try plan(edits, originalCount: original.count)
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 1)
+        let written = write(edits, order: order, original: original, into: out)
+        return UnsafeMutableRawBufferPointer(rebasing: out[0 ..< written])
+    }
+
+    /// The edits in application order and the size of the result; throws on bad edits.
+    private static func plan(_ edits: [JSONEdit], originalCount: Int) throws(JSONSpliceError) -> ([Int], Int) {
         let order = edits.indices.sorted {
             (edits[$0].range.lowerBound, $0) < (edits[$1].range.lowerBound, $1)
         }
-        var size = original.count
+        var size = originalCount
         var previousEnd = 0
         for k in order {
             let r = edits[k].range
-            guard r.lowerBound >= 0, r.upperBound <= original.count else {
-                throw JSONSpliceError(reason: "edit \(r) outside the document of \(original.count) bytes")
+            guard r.lowerBound >= 0, r.upperBound <= originalCount else {
+                throw JSONSpliceError(reason: "edit \(r) outside the document of \(originalCount) bytes")
             }
             guard r.lowerBound >= previousEnd else {
                 throw JSONSpliceError(reason: "edit \(r) overlaps the edit ending at \(previousEnd)")
@@ -57,24 +75,28 @@ public enum JSONSplicer {
             previousEnd = r.upperBound
             size += edits[k].replacement.count - r.count
         }
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            guard let out = buffer.baseAddress else { initialized = 0; return }
-            var o = 0
-            var from = 0
-            func copy(_ source: UnsafeRawBufferPointer) {
-                guard let s = source.baseAddress, source.count > 0 else { return }
-                UnsafeMutableRawPointer(out + o).copyMemory(from: s, byteCount: source.count)
-                o += source.count
-            }
-            for k in order {
-                let edit = edits[k]
-                copy(UnsafeRawBufferPointer(rebasing: original[from ..< edit.range.lowerBound]))
-                edit.replacement.withUnsafeBytes { copy($0) }
-                from = edit.range.upperBound
-            }
-            copy(UnsafeRawBufferPointer(rebasing: original[from ..< original.count]))
-            initialized = o
+        return (order, size)
+    }
+
+    /// Writes the spliced document into `out` (at least the planned size); returns its length.
+    private static func write(_ edits: [JSONEdit], order: [Int], original: UnsafeRawBufferPointer,
+                              into out: UnsafeMutableRawBufferPointer) -> Int {
+        guard let base = out.baseAddress else { return 0 }
+        var o = 0
+        var from = 0
+        func copy(_ source: UnsafeRawBufferPointer) {
+            guard let s = source.baseAddress, source.count > 0 else { return }
+            (base + o).copyMemory(from: s, byteCount: source.count)
+            o += source.count
         }
+        for k in order {
+            let edit = edits[k]
+            copy(UnsafeRawBufferPointer(rebasing: original[from ..< edit.range.lowerBound]))
+            edit.replacement.withUnsafeBytes { copy($0) }
+            from = edit.range.upperBound
+        }
+        copy(UnsafeRawBufferPointer(rebasing: original[from ..< original.count]))
+        return o
     }
 
     /// Byte-array form of `apply(_:to:)`.

@@ -37,6 +37,11 @@ public struct ProxyError: Sendable, Equatable {
         ProxyError(status: 504, type: "upstream_error", code: "upstream_timeout",
                    message: "thinkback: provider timed out: \(detail)")
     }
+    /// `miss = reject`: the reasoning of an assistant tool-call message is not cached.
+    public static func reasoningMissing(messageIndex: Int) -> ProxyError {
+        ProxyError(status: 409, type: "invalid_request_error", code: "reasoning_missing",
+                   message: "thinkback: the reasoning_content of messages[\(messageIndex)] (an assistant tool call) is not cached and the miss strategy is reject; resend it with its reasoning_content or start a new conversation")
+    }
     public static func draining() -> ProxyError {
         ProxyError(status: 503, type: "server_error", code: "draining",
                    message: "thinkback: shutting down, retry on another instance")

@@ -26,6 +26,9 @@ public struct ExchangeStateMachine: Sendable {
         case streaming
         /// Waiting before the next attempt.
         case backingOff(attempt: Int)
+        /// A whole 400 arrived for a request that carried placeholders: is it the provider's
+        /// "must be passed back" refusal? (`auto`, product.md §3)
+        case inspectingRefusal(attempt: Int)
         case finished
     }
 
@@ -36,6 +39,10 @@ public struct ExchangeStateMachine: Sendable {
         case firstByteTimeout
         case retryTimerFired
         case clientGone
+        /// The buffered 400 is the refusal and a rewritten body is ready: try again at once.
+        case refusalConfirmed
+        /// The buffered 400 is some other error: pass it on.
+        case notARefusal
     }
 
     public enum Action: Sendable, Equatable {
@@ -48,6 +55,8 @@ public struct ExchangeStateMachine: Sendable {
         case startBuffering
         /// Send the collected upstream response as it is.
         case replyBuffered
+        /// Look at the collected 400: answer `.refusalConfirmed` or `.notARefusal`.
+        case inspectRefusal
         /// Drop the collected body and wait `delayMs` before the next attempt.
         case scheduleRetry(delayMs: UInt64)
         /// Abort the transfer (if any) and answer with thinkback's own error.
@@ -61,6 +70,9 @@ public struct ExchangeStateMachine: Sendable {
 
     public private(set) var state: State = .idle
     public let retry: RetryPolicy
+    /// Set while the request carries placeholders that `auto` may replace once: a 400 is then
+    /// inspected before it is passed on. The fallback happens at most once.
+    public var refusalFallbackArmed = false
     /// Uniform [0, 1): injected so tests are exact.
     private let random: @Sendable () -> Double
 
@@ -114,6 +126,10 @@ public struct ExchangeStateMachine: Sendable {
         case let (.buffering(attempt, status, retryAfter), .transferDone(outcome)):
             switch outcome {
             case .completed:
+                if status == 400 && refusalFallbackArmed {
+                    state = .inspectingRefusal(attempt: attempt)
+                    return .inspectRefusal
+                }
                 if RetryPolicy.isRetryable(status: status),
                    let delay = retry.delay(afterAttempt: attempt, retryAfterMs: retryAfter, random: random()) {
                     state = .backingOff(attempt: attempt)
@@ -131,6 +147,15 @@ public struct ExchangeStateMachine: Sendable {
         case let (.backingOff(attempt), .retryTimerFired):
             state = .awaitingHead(attempt: attempt + 1)
             return .startAttempt(attempt + 1)
+
+        case let (.inspectingRefusal(attempt), .refusalConfirmed):
+            refusalFallbackArmed = false
+            state = .awaitingHead(attempt: attempt + 1)
+            return .startAttempt(attempt + 1)
+
+        case (.inspectingRefusal, .notARefusal):
+            state = .finished
+            return .replyBuffered
 
         case (.streaming, .transferDone):
             state = .finished

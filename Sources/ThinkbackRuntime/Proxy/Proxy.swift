@@ -24,11 +24,14 @@ public final class Proxy {
     var served: UInt64 = 0
     public private(set) var isDraining = false
 
-    public init(loop: EventLoop, config: Config, logger: Logger) {
+    let restorer: Restorer
+
+    public init(loop: EventLoop, config: Config, logger: Logger, environment: [String: String]) throws {
         self.loop = loop
         self.config = config
         self.logger = logger
         startedMs = loop.nowMs
+        restorer = try Restorer(config: config, environment: environment, logger: logger)
     }
 
     /// Binds the listener. Returns the bound port.
@@ -145,7 +148,8 @@ public final class Proxy {
         field("requests", String(inFlight), quoted: false)
         field("streams", String(streaming), quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
-        field("served", String(served), quoted: false, last: true)
+        field("served", String(served), quoted: false)
+        out.append(contentsOf: restorer.statusJSON().utf8)
         out.append(UInt8(ascii: "}"))
         return out
     }

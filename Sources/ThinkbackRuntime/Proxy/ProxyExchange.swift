@@ -23,6 +23,20 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var stream = false
     private let bytesIn: Int
 
+    // Restoration (chat route only)
+    private var scan: ChatRequestScan?
+    private var tenant: TenantID?
+    private var policy: RestorePolicy?
+    private var pending: [ChatRestore.Pending] = []
+    private var found: [[StoredReasoning?]] = []
+    /// The rewritten body sent upstream, when restoration changed it (curl reads it in place).
+    private var upstreamBody: UnsafeMutableRawBufferPointer?
+    private var model = "-"
+    // Capture of a streamed answer
+    private var sse: SSEParser?
+    private var capture: StreamCapture?
+    private var streamCompleted = false
+
     init(proxy: Proxy, request: InboundRequest, route: Route) {
         self.proxy = proxy
         self.request = request
@@ -35,13 +49,156 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     deinit {
         if let buffer { evbuffer_free(buffer) }
+        upstreamBody?.deallocate()
     }
 
     func start() {
         request.onGone = { [self] in apply(machine.handle(.clientGone)) }
         request.onDrain = { [self] in transfer?.resume() }
         request.watch()
-        apply(machine.handle(.start))
+        guard route == .chatCompletions else {
+            apply(machine.handle(.start))
+            return
+        }
+        prepareRestore()
+    }
+
+    // MARK: restoration (product.md §2–§3)
+
+    /// Scans the body, looks the assistant messages up, and starts the exchange with the
+    /// restored body — or answers 400 (invalid JSON) or 409 (`reject`) itself.
+    private func prepareRestore() {
+        let restorer = proxy.restorer
+        let body = request.body
+        let scanned: ChatRequestScan
+        do {
+            scanned = try ChatRequestScan(body)
+        } catch {
+            if case .syntax(let e) = error {
+                restorer.counters.invalidJSON += 1
+                return replyOwnError(.badJSON(offset: e.offset, reason: e.reason))
+            }
+            // Valid JSON of another shape: not ours to judge; the provider answers it.
+            apply(machine.handle(.start))
+            return
+        }
+        restorer.counters.requestsScanned += 1
+        scan = scanned
+        if let m = scanned.model { model = m }
+        guard let tenant = restorer.tenant(of: request) else {
+            apply(machine.handle(.start))
+            return
+        }
+        self.tenant = tenant
+        let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, nowMs: proxy.loop.nowMs)
+        self.policy = policy
+        pending = ChatRestore.pending(scanned, body: body, policy: policy, builder: KeyBuilder(tenant: tenant))
+        guard !pending.isEmpty else {
+            apply(machine.handle(.start))
+            return
+        }
+        let keys = pending.flatMap(\.keys)
+        restorer.store.lookup(keys) { [self] results in
+            guard machine.state == .idle, request.isOpen else { return }
+            var k = 0
+            found = pending.map { p in
+                defer { k += p.keys.count }
+                return Array(results[k ..< min(k + p.keys.count, results.count)])
+            }
+            applyRestore(policy: policy, isFallback: false)
+        }
+    }
+
+    /// Plans the edits under `policy`, splices them, and starts (or restarts) the transfer.
+    private func applyRestore(policy: RestorePolicy, isFallback: Bool) {
+        guard let scan else { return }
+        let restorer = proxy.restorer
+        let outcome = ChatRestore.outcome(scan, body: request.body, pending: pending, found: found, policy: policy)
+        restorer.account(outcome, requestID: requestID, policy: policy)
+        if let index = outcome.rejectedMessageIndex {
+            restorer.counters.rejected += 1
+            return replyOwnError(.reasoningMissing(messageIndex: index))
+        }
+        upstreamBody?.deallocate()
+        upstreamBody = nil
+        if !outcome.edits.isEmpty {
+            do {
+                upstreamBody = try JSONSplicer.applyAllocating(outcome.edits, to: request.body)
+            } catch {
+                // A bug, not bad input: say so and forward the original rather than a broken body.
+                proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestID)", "error": "\(error.reason)"])
+            }
+        }
+        machine.refusalFallbackArmed = !isFallback && policy.strategy == .auto && outcome.usedPlaceholder
+        if isFallback {
+            apply(machine.handle(.refusalConfirmed))
+        } else {
+            apply(machine.handle(.start))
+        }
+    }
+
+    /// `auto`: the provider refused the placeholders. Remember it for this upstream and model
+    /// and try once more, at once, with the calls textualized.
+    private func inspectRefusal() {
+        let refused: Bool
+        if let buffer, let data = evbuffer_pullup(buffer, -1) {
+            refused = RefusalRecognizer.isRefusal(status: head.status,
+                                                  body: UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer)))
+        } else {
+            refused = false
+        }
+        guard refused, var policy else { return apply(machine.handle(.notARefusal)) }
+        let restorer = proxy.restorer
+        restorer.placeholderMemory.remember(upstream: proxy.config.upstream.baseURL, model: scan?.model ?? "",
+                                            nowMs: proxy.loop.nowMs)
+        restorer.counters.autoRetries += 1
+        proxy.logger.notice("placeholders refused: retrying with textualize", metadata: [
+            "request_id": "\(requestID)", "model": "\(model)"])
+        policy.placeholdersRefused = true
+        self.policy = policy
+        transfer?.abort()
+        transfer = nil
+        applyRestore(policy: policy, isFallback: true)
+    }
+
+    /// The body that goes upstream: the restored one, else the client's.
+    private var outgoingBody: UnsafeRawBufferPointer {
+        if let upstreamBody { return UnsafeRawBufferPointer(upstreamBody) }
+        return request.body
+    }
+
+    private func replyOwnError(_ error: ProxyError) {
+        finalStatus = error.status
+        let body = error.openAIBody
+        bytesOut = body.count
+        request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
+        finish()
+    }
+
+    /// Records a whole (non-stream) successful answer.
+    private func captureBuffered() {
+        guard route == .chatCompletions, let tenant, (200...299).contains(head.status),
+              let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
+        let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
+        guard let response = try? ChatResponseScan(bytes) else {
+            proxy.restorer.counters.captureSkipped += 1
+            return
+        }
+        let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
+        proxy.restorer.record(choices, tenant: tenant, nowMs: proxy.loop.nowMs)
+    }
+
+    /// Records a streamed answer that completed normally.
+    private func captureStream() {
+        guard let tenant, var sse, var capture else { return }
+        sse.finish { capture.feed($0.data) }
+        self.sse = nil
+        self.capture = nil
+        guard streamCompleted, let choices = capture.result() else {
+            proxy.restorer.counters.captureSkipped += 1
+            return
+        }
+        proxy.restorer.record(choices, tenant: tenant, nowMs: proxy.loop.nowMs)
     }
 
     // MARK: carrying out the machine's decisions
@@ -63,6 +220,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             stream = true
             finalStatus = status
             proxy.streaming += 1
+            if route == .chatCompletions && tenant != nil {
+                sse = SSEParser()
+                capture = StreamCapture()
+            }
             request.startStream(status: status, headers: head.forwardableHeaders, slots: proxy.config.streamSlots)
         case .startBuffering:
             firstByteTimer?.cancel()
@@ -70,6 +231,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if let buffer { evbuffer_drain(buffer, evbuffer_get_length(buffer)) } else { buffer = evbuffer_new() }
         case .replyBuffered:
             finalStatus = head.status
+            captureBuffered()
             if let buffer {
                 bytesOut = evbuffer_get_length(buffer)
                 request.reply(status: head.status, headers: head.forwardableHeaders, buffer: buffer)
@@ -95,7 +257,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             finish()
         case .endStream:
             request.endStream()
+            captureStream()
             finish()
+        case .inspectRefusal:
+            inspectRefusal()
         case .abandon:
             transfer?.abort()
             transfer = nil
@@ -117,7 +282,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             connectTimeoutMs: config.connectTimeoutMs,
             lowSpeedSeconds: config.streamIdleTimeoutSeconds,
             http2: config.http2)
-        if let failure = transfer.start(loop: proxy.loop, options: options, body: request.body) {
+        if let failure = transfer.start(loop: proxy.loop, options: options, body: outgoingBody) {
             self.transfer = nil
             apply(machine.handle(.transferDone(.connectFailed(failure))))
             return
@@ -156,7 +321,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         proxy.logger.info("access", metadata: [
             "request_id": "\(requestID)",
             "route": "\(route.name)",
-            "model": "-",
+            "model": "\(model)",
             "stream": "\(stream)",
             "status": "\(finalStatus)",
             "bytes_in": "\(bytesIn)",
@@ -182,6 +347,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             guard request.isOpen else { return true }
             if !request.streamWrite(bytes) { return !request.isOpen }
             bytesOut += bytes.count
+            // Capture sees the bytes once, after they were queued for the client.
+            if capture != nil {
+                sse?.feed(bytes) { event in capture?.feed(event.data) }
+            }
             return true
         case .buffering:
             if let buffer, let base = bytes.baseAddress { evbuffer_add(buffer, base, bytes.count) }
@@ -193,6 +362,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     func transferDone(_ outcome: TransferOutcome) {
         transfer = nil
+        if outcome == .completed && machine.state == .streaming { streamCompleted = true }
         if case .failed(let why) = outcome, machine.state == .streaming {
             proxy.logger.warning("upstream failed mid-stream", metadata: ["request_id": "\(requestID)", "error": "\(why)"])
         }

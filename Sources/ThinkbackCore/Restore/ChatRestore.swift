@@ -1,0 +1,191 @@
+/// The OpenAI chat-completions adapter of the restore core (product.md §1–§3): from a scanned
+/// request to the keys to look up, and from the lookups to the edits spliced into the
+/// original bytes. The decisions themselves are `RestorePlanner`'s, shared with Anthropic.
+public enum ChatRestore {
+    /// One assistant message that wants its reasoning back, with the keys to look it up by.
+    public struct Pending: Sendable {
+        public var turn: AssistantTurn
+        public var keys: [CacheKey]
+    }
+
+    /// The assistant messages of `scan` in scope for restoration, with their lookup keys.
+    /// Content keys are built only for these (canonical arguments cost a parse).
+    public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
+                               policy: RestorePolicy, builder: KeyBuilder) -> [Pending] {
+        var out: [Pending] = []
+        for (index, message) in scan.messages.enumerated() where message.role == "assistant" {
+            let presence = presence(message)
+            guard presence.needsRestore else { continue }
+            let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
+            let hasCalls = !message.toolCalls.isEmpty
+            guard hasCalls || policy.scope == .all else { continue }
+            let turn = AssistantTurn(messageIndex: index, reasoning: presence, toolCallIDs: ids,
+                                     contentKey: contentKey(message, body: body))
+            out.append(Pending(turn: turn, keys: RestorePlanner.keys(for: turn, builder: builder)))
+        }
+        return out
+    }
+
+    static func presence(_ message: ChatRequestMessage) -> ReasoningPresence {
+        switch message.reasoningState {
+        case .absent: return .absent
+        case .null: return .null
+        case .empty: return .empty
+        case .nonEmpty, .notString: return .present
+        }
+    }
+
+    /// The id-free content key of a request's assistant message: normalised content, then each
+    /// tool call's name and canonical arguments (the same fields capture hashes).
+    public static func contentKey(_ message: ChatRequestMessage, body: UnsafeRawBufferPointer) -> ContentKeyHasher {
+        var hasher = ContentKeyHasher(content: message.normalizedContent(in: body))
+        for call in message.toolCalls {
+            let arguments = call.argumentsText(in: body) ?? []
+            hasher.addToolCall(name: Array((call.name ?? "").utf8), arguments: JSONCanonical.canonicalArguments(arguments))
+        }
+        return hasher
+    }
+
+    /// The content key hasher of a captured choice.
+    public static func contentKey(_ choice: CapturedChoice) -> ContentKeyHasher {
+        var hasher = ContentKeyHasher(content: choice.content)
+        for call in choice.toolCalls {
+            hasher.addToolCall(name: Array(call.name.utf8), arguments: JSONCanonical.canonicalArguments(call.arguments))
+        }
+        return hasher
+    }
+
+    /// What restoring one request amounts to.
+    public struct Outcome: Sendable {
+        /// The edits to splice into the original body (empty: forward it unchanged).
+        public var edits: [JSONEdit] = []
+        /// Each pending message and what became of it.
+        public var actions: [(messageIndex: Int, action: TurnAction)] = []
+        /// Under `reject`: the first message that could not be restored.
+        public var rejectedMessageIndex: Int?
+        /// Whether a placeholder went upstream (so `auto` may fall back on a refusal).
+        public var usedPlaceholder: Bool { actions.contains { $0.action == .placeholder } }
+    }
+
+    /// Decides every pending message from its lookups (`found[i]` answers `pending[i].keys`)
+    /// and builds the edits.
+    public static func outcome(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer, pending: [Pending],
+                               found: [[StoredReasoning?]], policy: RestorePolicy) -> Outcome {
+        var result = Outcome()
+        var rewritten: [Int: TurnAction] = [:]
+        for (k, p) in pending.enumerated() {
+            let action = RestorePlanner.decide(p.turn, keys: p.keys, found: k < found.count ? found[k] : [], policy: policy)
+            result.actions.append((p.turn.messageIndex, action))
+            switch action {
+            case .untouched:
+                break
+            case .restore(let value, _):
+                result.edits.append(scan.messages[p.turn.messageIndex].reasoningEdit(encodedValue: JSONStringEncoder.encode(value.text)))
+            case .placeholder:
+                result.edits.append(scan.messages[p.turn.messageIndex].reasoningEdit(encodedValue: JSONStringEncoder.encode(policy.placeholder)))
+            case .reject:
+                if result.rejectedMessageIndex == nil { result.rejectedMessageIndex = p.turn.messageIndex }
+            case .strip, .textualize:
+                rewritten[p.turn.messageIndex] = action
+            }
+        }
+        if result.rejectedMessageIndex != nil {
+            result.edits = []
+            return result
+        }
+        if !rewritten.isEmpty {
+            result.edits += rewriteEdits(scan, body: body, rewritten: rewritten, policy: policy)
+        }
+        return result
+    }
+
+    // MARK: strip and textualize
+
+    /// Rewrites assistant messages (strip or textualize) together with the `tool` messages that
+    /// answer their calls, so no `tool` message is left orphaned.
+    static func rewriteEdits(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
+                             rewritten: [Int: TurnAction], policy: RestorePolicy) -> [JSONEdit] {
+        var edits: [JSONEdit] = []
+        var removed: [Int] = []
+        for index in rewritten.keys.sorted() {
+            let message = scan.messages[index]
+            var names: [String: String] = [:]
+            for call in message.toolCalls { if let id = call.id { names[id] = call.name ?? "" } }
+            // The tool messages answering these calls: those that follow, up to the next
+            // assistant message.
+            var results: [Int] = []
+            var j = index + 1
+            while j < scan.messages.count, scan.messages[j].role != "assistant" {
+                if scan.messages[j].role == "tool", let id = scan.messages[j].toolCallId, names[id] != nil {
+                    results.append(j)
+                }
+                j += 1
+            }
+            let textualize = rewritten[index] == .textualize
+            edits.append(.replace(message.range, with: assistantObject(message, body: body, textualize: textualize, policy: policy)))
+            guard let first = results.first else { continue }
+            if textualize {
+                edits.append(.replace(scan.messages[first].range,
+                                      with: toolResultsObject(results.map { scan.messages[$0] }, names: names, body: body)))
+                removed += results.dropFirst()
+            } else {
+                removed += results
+            }
+        }
+        // Removal edits only touch the gaps between messages and the removed messages, never
+        // a replaced one; a replaced tool message is never in `removed`.
+        edits += scan.removalEdits(forMessagesAt: removed)
+        return edits
+    }
+
+    /// The assistant message without its tool calls: strip keeps the content as sent;
+    /// textualize appends one `[tool call] NAME(ARGS)` line per call.
+    static func assistantObject(_ message: ChatRequestMessage, body: UnsafeRawBufferPointer,
+                                textualize: Bool, policy: RestorePolicy) -> [UInt8] {
+        var out = Array(#"{"role":"assistant","content":"#.utf8)
+        if textualize {
+            var text = ChatContentText.text(message.content, in: body)
+            for call in message.toolCalls {
+                if !text.isEmpty { text.append(0x0A) }
+                text += Array("[tool call] ".utf8) + Array((call.name ?? "").utf8) + [UInt8(ascii: "(")]
+                text += call.argumentsText(in: body) ?? []
+                text.append(UInt8(ascii: ")"))
+            }
+            out += JSONStringEncoder.encode(text)
+        } else if message.content.kind == .string || message.content.kind == .array {
+            out += UnsafeRawBufferPointer(rebasing: body[message.content.valueRange])
+        } else {
+            out += Array(#""""#.utf8)
+        }
+        // Providers that want reasoning on every assistant message (restore = all) get the
+        // placeholder; the message no longer has tool calls, so it is never refused for it.
+        if policy.scope == .all {
+            out += Array(#","reasoning_content":"#.utf8) + JSONStringEncoder.encode(policy.placeholder)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// One user message holding the tool results as `[tool result NAME] CONTENT` lines.
+    static func toolResultsObject(_ results: [ChatRequestMessage], names: [String: String],
+                                  body: UnsafeRawBufferPointer) -> [UInt8] {
+        var text: [UInt8] = []
+        for result in results {
+            if !text.isEmpty { text.append(0x0A) }
+            let name = result.toolCallId.flatMap { names[$0] } ?? ""
+            text += Array("[tool result ".utf8) + Array(name.utf8) + Array("] ".utf8)
+            text += ChatContentText.text(result.content, in: body)
+        }
+        return Array(#"{"role":"user","content":"#.utf8) + JSONStringEncoder.encode(text) + [UInt8(ascii: "}")]
+    }
+
+    // MARK: capture
+
+    /// The entry and keys to record for one captured choice (product.md §1): the reasoning
+    /// (absent = empty), under every tool-call id and the content key.
+    public static func record(_ choice: CapturedChoice, builder: KeyBuilder, nowMs: UInt64) -> (StoredReasoning, [CacheKey]) {
+        var keys: [CacheKey] = choice.toolCalls.compactMap { builder.toolCallKey(id: Array($0.id.utf8)) }
+        if let key = builder.contentKey(contentKey(choice)) { keys.append(key) }
+        return (StoredReasoning(text: choice.reasoning ?? [], format: .reasoningContent, storedAtMilliseconds: nowMs), keys)
+    }
+}

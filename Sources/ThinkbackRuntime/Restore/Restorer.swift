@@ -1,0 +1,147 @@
+import Logging
+import ThinkbackCore
+
+/// Counters shown on the status endpoint (product.md §3: every miss and fallback counted).
+struct RestoreCounters {
+    var requestsScanned = 0
+    var requestsRestored = 0
+    var restored = 0
+    var hitsToolCallID = 0
+    var hitsContent = 0
+    var misses = 0
+    var fallbacks: [MissStrategy: Int] = [:]
+    var autoRetries = 0
+    var rejected = 0
+    var invalidJSON = 0
+    var captured = 0
+    var captureSkipped = 0
+}
+
+/// The proxy's restoration state: the store, the tenant keying, `auto`'s memory and the
+/// counters. Loop thread only; the decisions are `ChatRestore`'s and `RestorePlanner`'s.
+final class Restorer {
+    let store: any ReasoningStore
+    let config: Config
+    private let tenantHasher: TenantHasher?
+    var placeholderMemory: PlaceholderRefusalMemory
+    var counters = RestoreCounters()
+    let logger: Logger
+
+    init(config: Config, environment: [String: String], logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        store = MemoryStore(limits: config.cacheLimits)
+        placeholderMemory = PlaceholderRefusalMemory(lifetimeMs: UInt64(config.placeholderMemorySeconds) * 1000)
+        switch config.tenantMode {
+        case .single:
+            tenantHasher = nil
+        case .credential:
+            guard let dir = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
+                throw RuntimeError("no state directory: set --state-dir (or HOME, XDG_STATE_HOME)")
+            }
+            try StateFiles.ensureDirectory(dir)
+            tenantHasher = TenantHasher(secret: try StateFiles.tenantSecret(directory: dir))
+        }
+    }
+
+    /// The tenant of a request: a keyed hash of its credential (`Authorization: Bearer K` or
+    /// `api-key: K`), or the single tenant. `nil`: no credential, nothing to restore or record.
+    func tenant(of request: InboundRequest) -> TenantID? {
+        guard let hasher = tenantHasher else { return .single }
+        if let auth = request.header("Authorization") {
+            var credential = Substring(auth)
+            if credential.lowercased().hasPrefix("bearer ") { credential = credential.dropFirst(7) }
+            while credential.first == " " { credential = credential.dropFirst() }
+            if !credential.isEmpty { return hasher.tenant(forCredential: Array(credential.utf8)) }
+        }
+        if let key = request.header("api-key"), !key.isEmpty {
+            return hasher.tenant(forCredential: Array(key.utf8))
+        }
+        return nil
+    }
+
+    /// The policy for one request.
+    func policy(model: String?, thinkingType: String?, nowMs: UInt64) -> RestorePolicy {
+        let name = model ?? ""
+        let thinking: Bool
+        switch thinkingType {
+        case "enabled"?: thinking = true
+        case "disabled"?: thinking = false
+        default: thinking = config.thinksByDefault(model: name)
+        }
+        return RestorePolicy(
+            scope: config.effectiveRestoreScope, strategy: config.miss,
+            placeholder: Array(config.effectivePlaceholder.utf8), thinking: thinking,
+            placeholdersRefused: placeholderMemory.refusesPlaceholders(
+                upstream: config.upstream.baseURL, model: name, nowMs: nowMs))
+    }
+
+    /// Counts and logs what a request's restoration did (message indexes, never content).
+    func account(_ outcome: ChatRestore.Outcome, requestID: String, policy: RestorePolicy) {
+        var restoredHere = 0
+        for (index, action) in outcome.actions {
+            switch action {
+            case .untouched:
+                // A miss left as it is: harmless without thinking, else `passthrough`.
+                counters.misses += 1
+                if policy.thinking {
+                    counters.fallbacks[.passthrough, default: 0] += 1
+                    logMiss(requestID, index, "passthrough")
+                }
+            case .restore(_, let byToolCallID):
+                restoredHere += 1
+                if byToolCallID { counters.hitsToolCallID += 1 } else { counters.hitsContent += 1 }
+            case .placeholder:
+                counters.misses += 1
+                counters.fallbacks[.placeholder, default: 0] += 1
+                logMiss(requestID, index, "placeholder")
+            case .textualize:
+                counters.misses += 1
+                counters.fallbacks[.textualize, default: 0] += 1
+                logMiss(requestID, index, "textualize")
+            case .strip:
+                counters.misses += 1
+                counters.fallbacks[.strip, default: 0] += 1
+                logMiss(requestID, index, "strip")
+            case .reject:
+                counters.misses += 1
+                counters.fallbacks[.reject, default: 0] += 1
+                logMiss(requestID, index, "reject")
+            }
+        }
+        counters.restored += restoredHere
+        if restoredHere > 0 { counters.requestsRestored += 1 }
+    }
+
+    private func logMiss(_ requestID: String, _ index: Int, _ strategy: String) {
+        logger.notice("reasoning miss", metadata: [
+            "request_id": "\(requestID)", "message_index": "\(index)", "strategy": "\(strategy)"])
+    }
+
+    /// Records the final message of each choice of a successful response (product.md §1).
+    func record(_ choices: [CapturedChoice], tenant: TenantID, nowMs: UInt64) {
+        let builder = KeyBuilder(tenant: tenant)
+        for choice in choices {
+            let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: nowMs)
+            guard !keys.isEmpty else { continue }
+            store.insert(value, for: keys)
+            counters.captured += 1
+        }
+    }
+
+    /// `"cache":{…},"restore":{…}` for the status endpoint.
+    func statusJSON() -> String {
+        let s = store.statistics
+        let c = counters
+        let fallbacks = MissStrategy.allCases.filter { $0 != .auto }
+            .map { "\"\($0.rawValue)\":\(c.fallbacks[$0] ?? 0)" }.joined(separator: ",")
+        return "\"cache\":{\"store\":\"\(config.store)\",\"entries\":\(s.entries),\"keys\":\(s.keys),\"bytes\":\(s.bytes)," +
+            "\"hits\":\(s.hits),\"misses\":\(s.misses),\"evictions\":\(s.evictions),\"expirations\":\(s.expirations)}," +
+            "\"restore\":{\"scope\":\"\(config.effectiveRestoreScope.rawValue)\",\"miss\":\"\(config.miss.rawValue)\"," +
+            "\"requests_scanned\":\(c.requestsScanned),\"requests_restored\":\(c.requestsRestored)," +
+            "\"restored\":\(c.restored),\"hits_tool_call_id\":\(c.hitsToolCallID),\"hits_content\":\(c.hitsContent)," +
+            "\"misses\":\(c.misses),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(c.autoRetries)," +
+            "\"rejected\":\(c.rejected),\"invalid_json\":\(c.invalidJSON),\"captured\":\(c.captured)," +
+            "\"capture_skipped\":\(c.captureSkipped)}"
+    }
+}
