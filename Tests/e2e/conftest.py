@@ -57,3 +57,18 @@ def stack():
     yield start
     for p in reversed(procs):
         p.stop()
+
+
+@pytest.fixture
+def sim():
+    """The simulator alone (no proxy). `sim(*args)` starts one and returns its port."""
+    procs = []
+
+    def start(*sim_args):
+        p = Proc("thinkback-sim", ["--listen", "127.0.0.1:0", *sim_args])
+        procs.append(p)
+        return p.port
+
+    yield start
+    for p in reversed(procs):
+        p.stop()
