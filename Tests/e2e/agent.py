@@ -109,14 +109,16 @@ class Agent:
       `tool_calls[].id` and `tool.tool_call_id` alike), for clients that renumber ids.
     - `messages`: a history to continue (copied).
     - `say`: a callback for a human-readable trace (the demo prints it).
+    - `http_client`: an `httpx.Client` for the SDK (tests hook it to see the bytes sent).
     """
 
     def __init__(self, base_url: str, api_key: str = "sk-demo-not-a-real-key", *, model: str = MODEL,
                  stream: bool = False, keep_reasoning: bool = False,
                  rename_id: Optional[Callable[[str], str]] = None, messages: Optional[list] = None,
                  extra_headers: Optional[dict] = None, say: Optional[Callable[[str], None]] = None,
-                 timeout: float = 30, max_rounds: int = 6):
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+                 timeout: float = 30, max_rounds: int = 6, http_client=None):
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout,
+                                    http_client=http_client)
         self.model = model
         self.stream = stream
         self.keep_reasoning = keep_reasoning
@@ -224,7 +226,7 @@ class Agent:
                      "function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}}
                     for c in ex.tool_calls
                 ]
-            if self.keep_reasoning and ex.reasoning is not None:
+            if self.keep_reasoning and ex.reasoning:
                 assistant["reasoning_content"] = ex.reasoning
             self.reasoning_by_index[index] = ex.reasoning
             self.messages.append(assistant)

@@ -72,3 +72,18 @@ def sim():
     yield start
     for p in reversed(procs):
         p.stop()
+
+
+@pytest.fixture
+def proxy():
+    """Another proxy in front of a running simulator: `proxy(sim_port, *args)` returns its port."""
+    procs = []
+
+    def start(sim_port, *proxy_args):
+        p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1", *proxy_args])
+        procs.append(p)
+        return p.port
+
+    yield start
+    for p in reversed(procs):
+        p.stop()

@@ -1,0 +1,381 @@
+"""Restoration end to end (issue 4; docs/product.md §1–§4): the TRAE-style agent of agent.py,
+through the real thinkback, to the real simulator, judged by the simulator's fidelity ledger
+(`GET /sim/stats`), the raw bodies it received (`GET /sim/last`) and thinkback's status (`GET /`).
+"""
+import json
+import re
+
+import httpx
+import openai
+import pytest
+
+from agent import MODEL, QUESTIONS, TOOLS, Agent
+
+MIMO_REFUSAL = ('{"error":{"message":"Param Incorrect","param":"The reasoning_content in the thinking mode '
+                'must be passed back to the API.","code":"400"}}')
+CATEGORIES = ("exact", "placeholder", "foreign", "wrong", "missing", "textualized")
+KEY_A = "sk-tenant-a"
+KEY_B = "sk-tenant-b"
+
+
+# -- plumbing --------------------------------------------------------------------------------
+
+@pytest.fixture
+def tb(stack, proxy, tmp_path):
+    """`tb.stack(sim_args, proxy_args)` → (sim, proxy); `tb.proxy(sim, *args)` → another proxy
+    (empty cache) in front of the same simulator. Every proxy gets its own state directory."""
+    counter = iter(range(1000))
+
+    def common():
+        return ("--state-dir", str(tmp_path / f"state{next(counter)}"), "--store", "memory", "--retries", "0")
+
+    class TB:
+        @staticmethod
+        def stack(sim_args=(), proxy_args=()):
+            return stack(sim_args, (*common(), *proxy_args))
+
+        @staticmethod
+        def proxy(sim_port, *args):
+            return proxy(sim_port, *common(), *args)
+
+    return TB
+
+
+def url(port):
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def sim_stats(sim):
+    return httpx.get(f"http://127.0.0.1:{sim}/sim/stats").json()
+
+
+def ledger(sim, tenant=None):
+    s = sim_stats(sim)
+    return s["tenants"].get(tenant, {}).get("ledger", {}) if tenant else s["ledger"]
+
+
+def sim_reset(sim, forget=False):
+    httpx.post(f"http://127.0.0.1:{sim}/sim/reset" + ("?all=1" if forget else "")).raise_for_status()
+
+
+def sim_last(sim, n=1):
+    r = httpx.get(f"http://127.0.0.1:{sim}/sim/last?n={n}")
+    r.raise_for_status()
+    return r.content
+
+
+def status(proxy_port):
+    return httpx.get(f"http://127.0.0.1:{proxy_port}/").json()
+
+
+def tool_call_messages_sent(agent):
+    """How many assistant tool-call messages the agent's requests carried in their histories
+    (what the ledger classifies)."""
+    total = 0
+    for ex in agent.exchanges:
+        total += sum(1 for m in agent.messages[: ex.message_count] if m["role"] == "assistant" and m.get("tool_calls"))
+    return total
+
+
+def only(led, category, n):
+    """The ledger has `n` in `category` and nothing anywhere else."""
+    assert led.get(category, 0) == n, led
+    others = {c: led.get(c, 0) for c in CATEGORIES if c != category and led.get(c, 0)}
+    assert not others, led
+
+
+def history_of_one_turn(proxy_port, key=KEY_A, stream=False):
+    """A conversation (user, assistant with tool calls, tool results, final answer) built
+    through `proxy_port`; returns the agent."""
+    a = Agent(url(proxy_port), key, stream=stream)
+    a.ask(QUESTIONS[0])
+    assert a.messages[1]["role"] == "assistant" and a.messages[1].get("tool_calls")
+    return a
+
+
+# -- 1. the TRAE-style conversation ----------------------------------------------------------
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_trae_conversation_restores_every_tool_call_message_exactly(tb, stream):
+    sim, prx = tb.stack()
+    agent = Agent(url(prx), KEY_A, stream=stream)
+    result = agent.run(QUESTIONS + ["One more: the weather in Shenzhen?"])
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
+    assert len(result.exchanges) == 6
+    expected = tool_call_messages_sent(agent)
+    assert expected == 1 + 1 + 2 + 2 + 3
+    only(ledger(sim), "exact", expected)
+    st = status(prx)["restore"]
+    assert st["restored"] == expected
+    assert st["misses"] == 0
+    assert st["captured"] == 6
+    assert st["hits_tool_call_id"] == expected
+    assert status(prx)["cache"]["entries"] >= 6
+
+
+# -- 2. a client that keeps reasoning_content ------------------------------------------------
+
+def test_reasoning_sent_by_the_client_is_forwarded_untouched(tb):
+    sim, prx = tb.stack()
+    sent = []
+    hook = httpx.Client(event_hooks={"request": [lambda r: sent.append(r.content)]})
+    agent = Agent(url(prx), KEY_A, keep_reasoning=True, http_client=hook)
+    assert agent.run().ok
+    received = sim_last(sim)
+    # Byte for byte what the SDK sent.
+    assert received == sent[-1]
+    # Each assistant message carries reasoning_content exactly once, equal to what the client sent.
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+    body = json.loads(received, object_pairs_hook=no_duplicates)
+    assistants = [(i, m) for i, m in enumerate(body["messages"]) if m["role"] == "assistant"]
+    assert len(assistants) == 3
+    for i, m in assistants:
+        assert m["reasoning_content"] == agent.messages[i]["reasoning_content"] == agent.reasoning_by_index[i]
+    assert received.count(b'"reasoning_content"') == len(assistants)
+    assert status(prx)["restore"]["restored"] == 0
+    only(ledger(sim), "exact", tool_call_messages_sent(agent))
+
+
+# -- 3. a client that renumbers tool-call ids ------------------------------------------------
+
+def _fresh_ids():
+    table = {}
+    return lambda i: table.setdefault(i, f"tool-{len(table) + 1}")
+
+
+@pytest.mark.parametrize("rename", [
+    lambda i: i.replace("call_", "call-"),
+    lambda i: i.replace("_", ""),
+    "fresh",
+], ids=["dash", "no-underscore", "new-ids"])
+def test_renumbered_tool_call_ids_still_restore_exactly(tb, rename):
+    sim, prx = tb.stack()
+    agent = Agent(url(prx), KEY_A, rename_id=_fresh_ids() if rename == "fresh" else rename)
+    result = agent.run()
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
+    expected = tool_call_messages_sent(agent)
+    only(ledger(sim), "exact", expected)
+    st = status(prx)["restore"]
+    assert st["restored"] == expected
+    if rename == "fresh":
+        assert st["hits_content"] == expected  # no id survives: found by content key
+    else:
+        assert st["hits_tool_call_id"] == expected
+
+
+# -- 4. conversations older than the cache ---------------------------------------------------
+
+def _continue_through_fresh_proxy(tb, sim, old_agent, *proxy_args, key=KEY_A, stream=False, headers=None):
+    """Sends `old_agent`'s history plus a new user question through a new proxy (empty cache)."""
+    prx = tb.proxy(sim, *proxy_args)
+    agent = Agent(url(prx), key, messages=old_agent.messages, stream=stream, extra_headers=headers)
+    agent.messages.append({"role": "user", "content": QUESTIONS[1]})
+    sim_reset(sim)
+    return prx, agent
+
+
+def test_miss_placeholder(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "placeholder")
+    agent.send()
+    only(ledger(sim), "placeholder", 1)
+    sent = json.loads(sim_last(sim))
+    assert sent["messages"][1]["reasoning_content"] == " "
+    assert sent["messages"][1]["tool_calls"] == old.messages[1]["tool_calls"]
+    st = status(prx2)["restore"]
+    assert st["misses"] == 1 and st["fallbacks"]["placeholder"] == 1 and st["restored"] == 0
+
+
+def test_miss_placeholder_text_is_configurable(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    _, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "placeholder", "--placeholder", "(earlier reasoning not kept)")
+    agent.send()
+    sent = json.loads(sim_last(sim))
+    assert sent["messages"][1]["reasoning_content"] == "(earlier reasoning not kept)"
+
+
+def test_miss_textualize(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "textualize")
+    agent.send()
+    only(ledger(sim), "textualized", 1)
+    sent = json.loads(sim_last(sim))["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant", "user"]
+    assert "tool_calls" not in sent[1]
+    for call in old.messages[1]["tool_calls"]:
+        f = call["function"]
+        assert f"[tool call] {f['name']}({f['arguments']})" in sent[1]["content"]
+        assert f"[tool result {f['name']}] " in sent[2]["content"]
+    assert "<tool_call>" not in sent[1]["content"] + sent[2]["content"]
+    st = status(prx2)["restore"]
+    assert st["fallbacks"]["textualize"] == 1
+
+
+def test_miss_strip(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "strip")
+    agent.send()
+    sent = json.loads(sim_last(sim))["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "assistant", "user"]
+    assert all("tool_calls" not in m for m in sent)
+    assert status(prx2)["restore"]["fallbacks"]["strip"] == 1
+    led = ledger(sim)
+    assert all(led.get(c, 0) == 0 for c in CATEGORIES), led  # no tool-call message left
+
+
+def test_miss_passthrough_lets_the_providers_400_through(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "passthrough")
+    with pytest.raises(openai.BadRequestError) as raised:
+        agent.send()
+    assert raised.value.response.text == MIMO_REFUSAL
+    only(ledger(sim), "missing", 1)
+    assert status(prx2)["restore"]["fallbacks"]["passthrough"] == 1
+
+
+def test_miss_reject_answers_409_naming_the_message(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "reject")
+    with pytest.raises(openai.ConflictError) as raised:
+        agent.send()
+    assert raised.value.status_code == 409
+    err = raised.value.response.json()["error"]
+    assert "messages[1]" in err["message"]
+    assert sim_stats(sim)["chat_requests"] == 0  # nothing went upstream
+    assert status(prx2)["restore"]["fallbacks"]["reject"] == 1
+
+
+@pytest.mark.parametrize("stream,headers", [
+    (False, {}),
+    (True, {}),
+    (True, {"x-sim-sse-errors": "1"}),
+], ids=["whole", "stream", "stream-sse-framed-400"])
+def test_miss_auto_falls_back_to_textualize_once_and_remembers(tb, stream, headers):
+    sim, prx = tb.stack(sim_args=("--refuse-placeholders", "on"))
+    old = history_of_one_turn(prx, stream=stream)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "auto", stream=stream, headers=headers)
+    agent.send()  # placeholder refused, retried at once with textualize: the client sees a success
+    assert sim_stats(sim)["verdicts"].get("refused_placeholder") == 1
+    st = status(prx2)["restore"]
+    assert st["auto_retries"] == 1
+    assert st["fallbacks"]["textualize"] >= 1
+    textualized = st["fallbacks"]["textualize"]
+
+    # Second request with the same kind of miss: straight to textualize, no new retry.
+    sim_reset(sim)
+    again = Agent(url(prx2), KEY_A, messages=old.messages, stream=stream, extra_headers=headers)
+    again.messages.append({"role": "user", "content": QUESTIONS[1]})
+    again.send()
+    st = status(prx2)["restore"]
+    assert st["auto_retries"] == 1
+    assert st["fallbacks"]["textualize"] > textualized
+    assert sim_stats(sim)["verdicts"].get("refused_placeholder", 0) == 0
+    only(ledger(sim), "textualized", 1)
+
+
+# -- 5. tenants ------------------------------------------------------------------------------
+
+def test_another_tenant_never_receives_the_reasoning(tb):
+    sim, prx = tb.stack()
+    a = history_of_one_turn(prx, key=KEY_A)
+    sim_reset(sim)
+    b = Agent(url(prx), KEY_B, messages=a.messages)
+    b.messages.append({"role": "user", "content": QUESTIONS[1]})
+    b.send()  # auto: a placeholder keeps the request valid
+    led_b = ledger(sim, KEY_B)
+    assert led_b.get("foreign", 0) == 0, led_b
+    assert led_b.get("exact", 0) == 0, led_b
+    assert led_b.get("placeholder", 0) == 1, led_b
+    assert ledger(sim)["foreign"] == 0
+    st = status(prx)["restore"]
+    assert st["misses"] == 1 and st["fallbacks"]["placeholder"] == 1
+
+
+def test_single_tenant_mode_shares_the_cache_as_configured(tb):
+    # The control for the test above: with one shared tenant, B does get A's reasoning, and
+    # the ledger sees it as foreign — so the ledger can catch a leak.
+    sim, prx = tb.stack(proxy_args=("--tenant", "single"))
+    a = history_of_one_turn(prx, key=KEY_A)
+    sim_reset(sim)
+    b = Agent(url(prx), KEY_B, messages=a.messages)
+    b.messages.append({"role": "user", "content": QUESTIONS[1]})
+    b.send()
+    assert ledger(sim, KEY_B).get("foreign", 0) == 1
+
+
+# -- 6. byte preservation --------------------------------------------------------------------
+
+def _json_str(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _remove_injected(received: bytes, sent: bytes):
+    """Removes every `"reasoning_content":"…"` member that is in `received` but not in `sent`;
+    returns the remaining bytes and the decoded injected values."""
+    member = re.compile(rb'"reasoning_content"\s*:\s*"(?:[^"\\]|\\.)*"')
+    already = len(member.findall(sent))
+    found = list(member.finditer(received))
+    assert len(found) >= already
+    out, values, pos = bytearray(), [], 0
+    injected = [m for m in found if m.group(0) not in sent] if already else found
+    for m in injected:
+        start, end = m.start(), m.end()
+        if received[end:end + 1] == b",":
+            end += 1
+        elif received[start - 1:start] == b",":
+            start -= 1
+        out += received[pos:start]
+        pos = end
+        values.append(json.loads(m.group(0).split(b":", 1)[1]))
+    out += received[pos:]
+    return bytes(out), values
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_only_the_reasoning_member_is_added_byte_for_byte(tb, stream):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx, stream=stream)
+    user, assistant, tools = old.messages[0], old.messages[1], [m for m in old.messages[2:] if m["role"] == "tool"]
+    reasoning = old.reasoning_by_index[1]
+    assert reasoning
+
+    calls = ",\n      ".join(
+        '{ "function" : {"arguments":' + _json_str(c["function"]["arguments"]) + ' ,"name":"' + c["function"]["name"]
+        + '"},\t"type":"function", "id":"' + c["id"] + '" }' for c in assistant["tool_calls"])
+    tool_msgs = ",\n    ".join(
+        '{"role":"tool","tool_call_id":"' + t["tool_call_id"] + '","content":' + _json_str(t["content"]) + ',"x_tool_meta":{"ms":1.50e+2}}'
+        for t in tools)
+    raw = (
+        '{\r\n  "x_unknown_top": {"big": 1e400, "neg": -0.0, "huge": 123456789012345678901234567890, "e": 1E-7},\n'
+        '  "messages" : [\n'
+        '    {"content":' + _json_str(user["content"]) + ' , "role":"user", "x_note":"\\u5317\\u4eac \\ud83d\\ude00 a\\/b \\"q\\""},\n'
+        '    {  "role" : "assistant",\t"content" : "", "x_client_tag":[1,2.0,-0.0,{"nested":[true,false,null]}],\n'
+        '      "tool_calls" : [\n      ' + calls + '\n      ] },\n'
+        '    ' + tool_msgs + ',\n'
+        '    {"role":"assistant","content":' + _json_str(old.messages[-1]["content"]) + '},\n'
+        '    {"role":"user","content":"\\u5317\\u4eac again? \\ud83d\\ude00"}\n'
+        '  ],\n'
+        '  "model":"' + MODEL + '", "stream":' + ("true" if stream else "false") + ',\n'
+        '  "tools":' + json.dumps(TOOLS, separators=(",", ":")) + ',\n'
+        '  "temperature": 1.0, "top_p" : 0.95e0\n'
+        '}\n'
+    ).encode()
+    json.loads(raw)  # the test's own body is valid JSON
+    r = httpx.post(f"{url(prx)}/chat/completions", content=raw, timeout=30,
+                   headers={"Authorization": f"Bearer {KEY_A}", "Content-Type": "application/json"})
+    received = sim_last(sim)
+    rest, values = _remove_injected(received, raw)
+    assert values == [reasoning], "exactly one reasoning_content injected, equal to what the model produced"
+    assert rest == raw
+    assert r.status_code == 200, r.text
+    last = sim_stats(sim)["tenants"][KEY_A]["last_request"]
+    assert [v["category"] for v in last if v["tool_calls"]] == ["exact"], last
