@@ -110,19 +110,23 @@ class Agent:
     - `messages`: a history to continue (copied).
     - `say`: a callback for a human-readable trace (the demo prints it).
     - `http_client`: an `httpx.Client` for the SDK (tests hook it to see the bytes sent).
+    - `respell_arguments`: applied to each tool call's arguments string before it enters the
+      history, for clients that re-serialise arguments (same JSON value, other spelling).
     """
 
     def __init__(self, base_url: str, api_key: str = "sk-demo-not-a-real-key", *, model: str = MODEL,
                  stream: bool = False, keep_reasoning: bool = False,
                  rename_id: Optional[Callable[[str], str]] = None, messages: Optional[list] = None,
                  extra_headers: Optional[dict] = None, say: Optional[Callable[[str], None]] = None,
-                 timeout: float = 30, max_rounds: int = 6, http_client=None):
+                 timeout: float = 30, max_rounds: int = 6, http_client=None,
+                 respell_arguments: Optional[Callable[[str], str]] = None):
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout,
                                     http_client=http_client)
         self.model = model
         self.stream = stream
         self.keep_reasoning = keep_reasoning
         self.rename_id = rename_id or (lambda i: i)
+        self.respell_arguments = respell_arguments or (lambda a: a)
         self.messages: list = copy.deepcopy(messages) if messages else []
         self.extra_headers = extra_headers or {}
         self.say = say or (lambda _line: None)
@@ -223,7 +227,8 @@ class Agent:
             if ex.tool_calls:
                 assistant["tool_calls"] = [
                     {"id": self.rename_id(c["id"]), "type": "function",
-                     "function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}}
+                     "function": {"name": c["function"]["name"],
+                                  "arguments": self.respell_arguments(c["function"]["arguments"])}}
                     for c in ex.tool_calls
                 ]
             if self.keep_reasoning and ex.reasoning:

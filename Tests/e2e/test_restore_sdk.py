@@ -379,3 +379,128 @@ def test_only_the_reasoning_member_is_added_byte_for_byte(tb, stream):
     assert r.status_code == 200, r.text
     last = sim_stats(sim)["tenants"][KEY_A]["last_request"]
     assert [v["category"] for v in last if v["tool_calls"]] == ["exact"], last
+
+
+# -- 7. more of the contract (product.md §1–§3) ----------------------------------------------
+
+@pytest.mark.parametrize("value", [None, ""], ids=["null", "empty"])
+def test_null_or_empty_reasoning_is_restored(tb, value):
+    sim, prx = tb.stack()
+    agent = history_of_one_turn(prx)
+    agent.messages[1]["reasoning_content"] = value
+    agent.messages.append({"role": "user", "content": QUESTIONS[1]})
+    sim_reset(sim)
+    agent.send()
+    sent = json.loads(sim_last(sim))
+    assert sent["messages"][1]["reasoning_content"] == agent.reasoning_by_index[1]
+    only(ledger(sim), "exact", 1)
+
+
+def test_reasoning_the_client_sent_is_never_replaced(tb):
+    sim, prx = tb.stack()
+    agent = history_of_one_turn(prx)
+    agent.messages[1]["reasoning_content"] = "my own summary of what I thought"
+    agent.messages.append({"role": "user", "content": QUESTIONS[1]})
+    sim_reset(sim)
+    restored_before = status(prx)["restore"]["restored"]
+    agent.send()
+    sent = json.loads(sim_last(sim))
+    assert sent["messages"][1]["reasoning_content"] == "my own summary of what I thought"
+    only(ledger(sim), "wrong", 1)  # the simulator knows it is not what it issued; thinkback left it alone
+    assert status(prx)["restore"]["restored"] == restored_before
+
+
+def test_new_ids_and_respelled_arguments_restore_by_content_key(tb):
+    # A client that renumbers ids and re-serialises arguments (ASCII escapes, other spacing,
+    # reversed key order): the same JSON value, so the same canonical key.
+    def respell(arguments):
+        value = json.loads(arguments)
+        if isinstance(value, dict):
+            value = dict(reversed(list(value.items())))
+        return json.dumps(value, ensure_ascii=True, separators=(" , ", " : "))
+
+    sim, prx = tb.stack()
+    agent = Agent(url(prx), KEY_A, rename_id=_fresh_ids(), respell_arguments=respell)
+    result = agent.run()
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
+    expected = tool_call_messages_sent(agent)
+    only(ledger(sim), "exact", expected)
+    assert status(prx)["restore"]["hits_content"] == expected
+
+
+def test_restore_all_also_restores_messages_without_tool_calls(tb):
+    # DeepSeek wants reasoning on every assistant message once thinking is on.
+    sim, prx = tb.stack(sim_args=("--flavor", "deepseek"), proxy_args=("--restore", "all"))
+    agent = Agent(url(prx), KEY_A)
+    result = agent.run()
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
+    only(ledger(sim), "exact", tool_call_messages_sent(agent))
+    plain_sent = sum(1 for ex in agent.exchanges for m in agent.messages[: ex.message_count]
+                     if m["role"] == "assistant" and not m.get("tool_calls"))
+    assert plain_sent == 2  # request 3 and request 4 carry the first turn's final answer
+    plain = sim_stats(sim)["plain"]
+    assert plain["exact"] == plain_sent and plain["missing"] == 0 and plain["placeholder"] == 0, plain
+
+
+def test_without_thinking_a_miss_is_left_alone(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2 = tb.proxy(sim, "--miss", "reject")
+    sim_reset(sim)
+    sent = []
+    client = openai.OpenAI(base_url=url(prx2), api_key=KEY_A, max_retries=0, timeout=30,
+                           http_client=httpx.Client(event_hooks={"request": [lambda r: sent.append(r.content)]}))
+    r = client.chat.completions.create(model=MODEL, tools=TOOLS, extra_body={"thinking": {"type": "disabled"}},
+                                       messages=old.messages + [{"role": "user", "content": QUESTIONS[1]}])
+    assert r.choices[0].message.role == "assistant"
+    assert sim_last(sim) == sent[-1]  # no 409, no placeholder: forwarded unchanged
+    assert status(prx2)["restore"]["fallbacks"]["reject"] == 0
+
+
+def test_a_stream_cut_off_midway_records_nothing(tb):
+    sim, prx = tb.stack()
+    body = {"model": MODEL, "stream": True, "tools": TOOLS, "messages": [{"role": "user", "content": QUESTIONS[0]}]}
+    headers = {"Authorization": f"Bearer {KEY_A}"}
+    with pytest.raises(httpx.HTTPError):
+        with httpx.stream("POST", f"{url(prx)}/chat/completions", json=body, timeout=30,
+                          headers={**headers, "x-sim-drop-after": "20"}) as r:
+            data = b"".join(r.iter_bytes())
+            # A proxy may end the client's stream cleanly instead of resetting it.
+            assert b"[DONE]" not in data
+            raise httpx.ReadError("stream ended early, as it should")
+    assert status(prx)["restore"]["captured"] == 0
+    with httpx.stream("POST", f"{url(prx)}/chat/completions", json=body, timeout=30, headers=headers) as r:
+        assert b"[DONE]" in b"".join(r.iter_bytes())
+    assert status(prx)["restore"]["captured"] == 1
+
+
+def test_kimi_refusing_an_empty_placeholder_sends_auto_to_textualize(tb):
+    sim, prx = tb.stack(sim_args=("--flavor", "kimi"))
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "auto", "--placeholder", "")
+    agent.send()
+    assert sim_stats(sim)["verdicts"].get("refused_empty") == 1
+    assert status(prx2)["restore"]["auto_retries"] == 1
+    # The refused first attempt counts as a placeholder, the retry as textualized.
+    led = ledger(sim, KEY_A)
+    assert led["textualized"] == 1 and led["placeholder"] == 1, led
+    assert led["exact"] == led["missing"] == led["wrong"] == led["foreign"] == 0, led
+
+
+def test_autos_memory_is_per_model_and_expires(tb):
+    import time
+    sim, prx = tb.stack(sim_args=("--refuse-placeholders", "on"))
+    old = history_of_one_turn(prx)
+    prx2 = tb.proxy(sim, "--miss", "auto", "--placeholder-memory", "1")
+
+    def miss_request(model):
+        a = Agent(url(prx2), KEY_A, messages=old.messages, model=model)
+        a.messages.append({"role": "user", "content": QUESTIONS[1]})
+        a.send()
+        return status(prx2)["restore"]["auto_retries"]
+
+    assert miss_request(MODEL) == 1
+    assert miss_request(MODEL) == 1            # remembered for this upstream and model
+    assert miss_request("mimo-v2-pro") == 2    # another model: placeholder first again
+    time.sleep(1.5)
+    assert miss_request(MODEL) == 3            # the memory expired: placeholder first again
