@@ -504,3 +504,33 @@ def test_autos_memory_is_per_model_and_expires(tb):
     assert miss_request("mimo-v2-pro") == 2    # another model: placeholder first again
     time.sleep(1.5)
     assert miss_request(MODEL) == 3            # the memory expired: placeholder first again
+
+
+@pytest.mark.parametrize("member,value", [
+    (b'"reasoning_content":null', b'null'),
+    (b'"reasoning_content":""', b'""'),
+    pytest.param(b'"reasoning_content" :  null ', b'null', marks=pytest.mark.xfail(strict=True, reason=(
+        "proxy bug: ChatRequestMessage.reasoningEdit replaces the whole member (key, colon and the "
+        "whitespace around it) with '\"reasoning_content\":VALUE' instead of only the value, so the "
+        "client's spacing before the value is not forwarded byte for byte (product.md §2)"))),
+], ids=["null", "empty", "null-spaced"])
+def test_a_null_or_empty_reasoning_value_is_replaced_in_place(tb, member, value):
+    # Only the value changes; every other byte, the member's own spacing included, stays.
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    reasoning = old.reasoning_by_index[1]
+    history = json.loads(json.dumps(old.messages))
+    history[1]["reasoning_content"] = "@@SLOT@@"
+    history.append({"role": "user", "content": "again, 北京?"})
+    raw = json.dumps({"model": MODEL, "messages": history, "tools": TOOLS, "x_extra": True}, ensure_ascii=False,
+                     indent=1).encode()
+    raw = raw.replace(b'"reasoning_content": "@@SLOT@@"', member)
+    at = raw.index(member) + member.index(value)
+    pre, post = raw[:at], raw[at + len(value):]
+    r = httpx.post(f"{url(prx)}/chat/completions", content=raw, timeout=30,
+                   headers={"Authorization": f"Bearer {KEY_A}", "Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    received = sim_last(sim)
+    assert received.startswith(pre) and received.endswith(post)
+    middle = received[len(pre):len(received) - len(post)]
+    assert json.loads(middle) == reasoning
