@@ -534,3 +534,64 @@ def test_a_null_or_empty_reasoning_value_is_replaced_in_place(tb, member, value)
     assert received.startswith(pre) and received.endswith(post)
     middle = received[len(pre):len(received) - len(post)]
     assert json.loads(middle) == reasoning
+
+
+def test_the_same_key_is_the_same_tenant_in_either_header(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx, key=KEY_A)  # Authorization: Bearer
+    sim_reset(sim)
+    body = {"model": MODEL, "tools": TOOLS, "messages": old.messages + [{"role": "user", "content": QUESTIONS[1]}]}
+    r = httpx.post(f"{url(prx)}/chat/completions", json=body, headers={"api-key": KEY_A}, timeout=30)
+    assert r.status_code == 200, r.text
+    only(ledger(sim, KEY_A), "exact", 1)
+
+
+def test_a_client_that_leaves_mid_stream_records_nothing(tb):
+    import time
+    sim, prx = tb.stack()
+    body = {"model": MODEL, "stream": True, "tools": TOOLS, "messages": [{"role": "user", "content": QUESTIONS[0]}]}
+    with httpx.stream("POST", f"{url(prx)}/chat/completions", json=body, timeout=30,
+                      headers={"Authorization": f"Bearer {KEY_A}", "x-sim-interval-ms": "20"}) as r:
+        for i, _ in enumerate(r.iter_lines()):
+            if i >= 6:
+                break  # leave: closing the response drops the connection
+    time.sleep(0.5)
+    assert status(prx)["restore"]["captured"] == 0
+
+
+def test_auto_does_not_retry_other_400s(tb):
+    sim, prx = tb.stack()
+    old = history_of_one_turn(prx)
+    prx2, agent = _continue_through_fresh_proxy(tb, sim, old, "--miss", "auto")
+    # A stray tool message: the provider's own 400 for another reason; auto must not retry it.
+    agent.messages.insert(len(agent.messages) - 1, {"role": "tool", "tool_call_id": "call_ffffffffffffffffffffffff",
+                                                    "content": "stray"})
+    with pytest.raises(openai.BadRequestError) as raised:
+        agent.send()
+    assert "must be a response to a preceeding message" in raised.value.response.text
+    assert status(prx2)["restore"]["auto_retries"] == 0
+    assert sim_stats(sim)["chat_requests"] == 1
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_long_reasoning_is_restored_exactly(tb, stream):
+    sim, prx = tb.stack()
+    agent = Agent(url(prx), KEY_A, stream=stream,
+                  extra_headers={"x-sim-reasoning-length": "300000", "x-sim-fragment": "1000"})
+    result = agent.run()
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body[:300]}"
+    assert len(agent.reasoning_by_index[1]) > 250000
+    only(ledger(sim), "exact", tool_call_messages_sent(agent))
+
+
+def test_concurrent_agents_each_get_their_own_reasoning(tb):
+    from concurrent.futures import ThreadPoolExecutor
+    sim, prx = tb.stack()
+    agents = [Agent(url(prx), f"sk-tenant-{i}", stream=bool(i % 2), extra_headers={"x-sim-interval-ms": "1"})
+              for i in range(8)]
+    with ThreadPoolExecutor(len(agents)) as pool:
+        results = list(pool.map(lambda a: a.run(), agents))
+    for a, r in zip(agents, results):
+        assert r.ok, f"request {r.failed_at}: {r.exchanges[-1].error_body}"
+        only(ledger(sim, a.client.api_key), "exact", tool_call_messages_sent(a))
+    assert status(prx)["restore"]["misses"] == 0
