@@ -595,3 +595,29 @@ def test_concurrent_agents_each_get_their_own_reasoning(tb):
         assert r.ok, f"request {r.failed_at}: {r.exchanges[-1].error_body}"
         only(ledger(sim, a.client.api_key), "exact", tool_call_messages_sent(a))
     assert status(prx)["restore"]["misses"] == 0
+
+
+@pytest.mark.parametrize("strategy", ["reject", "strip", "textualize", "placeholder", "auto"])
+def test_restore_all_a_missed_plain_message_gets_the_placeholder(tb, strategy):
+    # product.md §3: with restore = all, a missed assistant message without tool calls gets the
+    # placeholder — never a 400 (or 409) of our own making.
+    sim, prx = tb.stack(sim_args=("--flavor", "deepseek"), proxy_args=("--restore", "all", "--miss", strategy))
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello! How can I help?"},
+               {"role": "user", "content": "tell me more"}]
+    r = openai.OpenAI(base_url=url(prx), api_key=KEY_A, max_retries=0, timeout=30).chat.completions.create(
+        model=MODEL, messages=history)
+    assert r.choices[0].finish_reason == "stop"
+    sent = json.loads(sim_last(sim))
+    assert sent["messages"][1]["reasoning_content"] == " "
+    assert sim_stats(sim)["plain"]["placeholder"] == 1
+
+
+@pytest.mark.parametrize("strategy", ["strip", "textualize", "placeholder", "auto"])
+def test_restore_all_every_miss_strategy_keeps_a_deepseek_request_valid(tb, strategy):
+    # DeepSeek wants reasoning on every assistant message: a conversation older than the cache,
+    # under each strategy that promises a valid request, must not be refused.
+    sim, prx = tb.stack(sim_args=("--flavor", "deepseek"), proxy_args=("--restore", "all"))
+    old = history_of_one_turn(prx)
+    _, agent = _continue_through_fresh_proxy(tb, sim, old, "--restore", "all", "--miss", strategy)
+    agent.send()
+    assert sim_stats(sim)["verdicts"].get("refused_reasoning", 0) == 0
