@@ -12,6 +12,51 @@ enum JSONThroughput {
         let chinese = String(repeating: "这是一个工具的结果，包含很多中文字符和标点符号。", count: 8)
         run("code-like tool results", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: code))
         run("CJK tool results", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: chinese))
+        restorePath("restore path, code-like", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: code, reasoningEvery: 0))
+        restorePath("restore path, CJK", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: chinese, reasoningEvery: 0))
+    }
+
+    /// The whole request path of a restore, as the proxy runs it: scan, keys (tenant-scoped
+    /// SHA-256 of ids, content keys with canonical arguments), store lookups, decisions, splice
+    /// into one allocation. Every tool-call message misses its reasoning and is found.
+    static func restorePath(_ label: String, _ body: [UInt8]) {
+        let tenant = TenantHasher(secret: Array(repeating: 1, count: 32)).tenant(forCredential: Array("sk-bench".utf8))
+        let builder = KeyBuilder(tenant: tenant)
+        let store = MemoryStore()
+        let policy = RestorePolicy(scope: .toolCalls, strategy: .auto, placeholder: [32], thinking: true)
+        let scan = try! ChatRequestScan(body)
+        let now = SystemStoreClock().nowMilliseconds()
+        let reasoning = Array(("I should call the tool.\n\"quoted\" 北京 😀 " + String(repeating: "reasoning text ", count: 130)).utf8)
+        body.withUnsafeBytes { raw in
+            for m in scan.messages where !m.toolCalls.isEmpty {
+                let calls = m.toolCalls.map { CapturedToolCall(id: $0.id ?? "", name: $0.name ?? "", arguments: $0.argumentsText(in: raw) ?? []) }
+                let choice = CapturedChoice(index: 0, reasoning: reasoning, content: m.normalizedContent(in: raw), toolCalls: calls, finishReason: "tool_calls")
+                let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: now)
+                store.insert(value, for: keys)
+            }
+        }
+        let iterations = 300
+        var restored = 0
+        var sink = 0
+        let d = ContinuousClock().measure {
+            for _ in 0 ..< iterations {
+                body.withUnsafeBytes { raw in
+                    let scan = try! ChatRequestScan(raw)
+                    let pending = ChatRestore.pending(scan, body: raw, policy: policy, builder: builder)
+                    let found = pending.map { $0.keys.map { store.lookupNow($0) } }
+                    let outcome = ChatRestore.outcome(scan, body: raw, pending: pending, found: found, policy: policy)
+                    let out = try! JSONSplicer.applyAllocating(outcome.edits, to: raw)
+                    sink &+= out.count
+                    restored = outcome.actions.count
+                    out.deallocate()
+                }
+            }
+        }
+        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let mbps = Double(body.count) * Double(iterations) / seconds / 1e6
+        print("\(label): \(body.count) bytes, \(restored) messages restored per request")
+        print("scan+keys+lookup+splice: \(Int(mbps)) MB/s (\(Int(seconds / Double(iterations) * 1e6)) µs per request)")
+        if sink == 42 { print("") }
     }
 
     static func run(_ label: String, _ body: [UInt8]) {
@@ -62,13 +107,13 @@ enum JSONThroughput {
     }
 
     /// A generated agent history of about `targetBytes`.
-    static func makeHistory(targetBytes: Int, toolTurns: Int, fileBody: String) -> [UInt8] {
+    static func makeHistory(targetBytes: Int, toolTurns: Int, fileBody: String, reasoningEvery: Int = 2) -> [UInt8] {
         var messages: [String] = [#"{"role": "system", "content": "You are a coding agent. Follow the rules:\n1. Be precise.\n2. Use tools."}"#]
         let perTurn = targetBytes / toolTurns
         for t in 0 ..< toolTurns {
             messages.append(#"{"role": "user", "content": [{"type": "text", "text": "Please look at file \#(t) and fix the bug — 请修复。"}]}"#)
             let args = #"{\"path\": \"Sources/File\#(t).swift\", \"limit\": 400}"#
-            let reasoning = t % 2 == 0 ? #", "reasoning_content": "Earlier thought \#(t): check the file first.""# : ""
+            let reasoning = reasoningEvery > 0 && t % reasoningEvery == 0 ? #", "reasoning_content": "Earlier thought \#(t): check the file first.""# : ""
             messages.append(#"{"role": "assistant", "content": "", "tool_calls": [{"id": "call_\#(t)_abcdef0123456789", "type": "function", "function": {"name": "read_file", "arguments": "\#(args)"}}]\#(reasoning)}"#)
             var result = ""
             while result.utf8.count < perTurn - 600 { result += fileBody }

@@ -11,6 +11,7 @@ enum FuzzChecks {
         let valid = checkValidator(input)
         checkCanonical(input, valid: valid)
         checkRequest(input, valid: valid)
+        checkRestore(input)
         checkResponses(input, valid: valid)
         checkSSE(input)
         checkEncoder(input)
@@ -33,6 +34,30 @@ enum FuzzChecks {
             require(error.offset >= 0 && error.offset <= input.count, "error offset \(error.offset) outside input")
             require(!error.reason.isEmpty, "empty reason")
             return false
+        }
+    }
+
+    /// Every miss strategy leaves a valid chat request: restore, placeholder, strip and
+    /// textualize edits never overlap and never break the JSON, whatever the request holds.
+    static func checkRestore(_ input: UnsafeRawBufferPointer) {
+        guard let scan = try? ChatRequestScan(input) else { return }
+        let builder = KeyBuilder(tenant: .single)
+        let stored = StoredReasoning(text: Array(injected.utf8), storedAtMilliseconds: 0)
+        for strategy in [MissStrategy.placeholder, .strip, .textualize, .reject] {
+            for scope in [UpstreamPreset.RestoreScope.toolCalls, .all] {
+                let policy = RestorePolicy(scope: scope, strategy: strategy, placeholder: [32], thinking: true)
+                let pending = ChatRestore.pending(scan, body: input, policy: policy, builder: builder)
+                // Alternate hits and misses so restore edits meet fallback edits.
+                let found = pending.enumerated().map { k, p in p.keys.map { _ in k % 2 == 0 ? stored : nil } }
+                let outcome = ChatRestore.outcome(scan, body: input, pending: pending, found: found, policy: policy)
+                let out: [UInt8]
+                do { out = try JSONSplicer.apply(outcome.edits, to: input) } catch {
+                    require(false, "restore edits do not apply (\(strategy), \(scope)): \(error.reason)")
+                    return
+                }
+                let rescanned = try? ChatRequestScan(out)
+                require(rescanned != nil, "restored request is not a valid chat request (\(strategy), \(scope))")
+            }
         }
     }
 

@@ -126,3 +126,44 @@ final class RetryPolicyTests: XCTestCase {
         XCTAssertFalse(RetryPolicy.isRetryable(status: 501))
     }
 }
+
+/// `auto`'s one immediate retry on the provider's refusal (product.md §3).
+final class ExchangeRefusalFallbackTests: XCTestCase {
+    func testAnArmedMachineInspectsA400AndRetriesOnceAtOnce() {
+        var m = ExchangeStateMachine(retry: RetryPolicy(maxAttempts: 1), random: { 0 })
+        m.refusalFallbackArmed = true
+        XCTAssertEqual(m.handle(.start), .startAttempt(1))
+        XCTAssertEqual(m.handle(.headComplete(status: 400, isEventStream: true, retryAfterMs: nil)), .startBuffering)
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .inspectRefusal)
+        XCTAssertEqual(m.handle(.refusalConfirmed), .startAttempt(2), "even with retries exhausted")
+        XCTAssertFalse(m.refusalFallbackArmed)
+        XCTAssertEqual(m.handle(.headComplete(status: 400, isEventStream: false, retryAfterMs: nil)), .startBuffering)
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .replyBuffered, "only once")
+    }
+
+    func testAnotherErrorPassesThrough() {
+        var m = ExchangeStateMachine(retry: RetryPolicy(maxAttempts: 3), random: { 0 })
+        m.refusalFallbackArmed = true
+        _ = m.handle(.start)
+        _ = m.handle(.headComplete(status: 400, isEventStream: false, retryAfterMs: nil))
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .inspectRefusal)
+        XCTAssertEqual(m.handle(.notARefusal), .replyBuffered)
+        XCTAssertEqual(m.state, .finished)
+    }
+
+    func testUnarmedMachinePassesA400Through() {
+        var m = ExchangeStateMachine(retry: RetryPolicy(maxAttempts: 3), random: { 0 })
+        _ = m.handle(.start)
+        _ = m.handle(.headComplete(status: 400, isEventStream: false, retryAfterMs: nil))
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .replyBuffered)
+    }
+
+    func testClientLeavingDuringInspectionAbandons() {
+        var m = ExchangeStateMachine(retry: RetryPolicy(maxAttempts: 3), random: { 0 })
+        m.refusalFallbackArmed = true
+        _ = m.handle(.start)
+        _ = m.handle(.headComplete(status: 400, isEventStream: false, retryAfterMs: nil))
+        _ = m.handle(.transferDone(.completed))
+        XCTAssertEqual(m.handle(.clientGone), .abandon)
+    }
+}

@@ -34,6 +34,22 @@ final class JSONStringEncoderTests: XCTestCase {
         }
     }
 
+    /// The eight-bytes-at-a-time path must see every byte that needs escaping wherever it
+    /// falls in a word: random texts mixing plain runs with specials at every offset.
+    func testRandomTextsRoundTripThroughFoundationAtEveryAlignment() throws {
+        var rng = SeededGenerator(seed: 7)
+        let pieces = ["a", "plain ascii words ", "\"", "\\", "\n", "\u{1}", "\u{1F}", "\u{7F}", " ", "~", "北", "😀", "é", "\t"]
+        for _ in 0 ..< 2000 {
+            var s = ""
+            for _ in 0 ..< Int.random(in: 0 ... 40, using: &rng) { s += pieces.randomElement(using: &rng)! }
+            let encoded = JSONStringEncoder.encode(s)
+            XCTAssertEqual(encoded.count, utf8(s).withUnsafeBytes { JSONStringEncoder.encodedCount($0) })
+            let decoded = try XCTUnwrap(try foundationObject(encoded) as? String)
+            XCTAssertEqual(Array(decoded.utf8), Array(s.utf8))
+            XCTAssertFalse(encoded.dropFirst().dropLast().contains { $0 < 0x20 }, "no raw control byte")
+        }
+    }
+
     func testIllFormedUTF8BecomesReplacementCharacters() {
         XCTAssertEqual(JSONStringEncoder.encode([0x61, 0xFF, 0x62, 0xE5, 0x8C]),
                        utf8("\"a\u{FFFD}b\u{FFFD}\u{FFFD}\""))

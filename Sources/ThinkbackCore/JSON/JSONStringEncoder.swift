@@ -96,6 +96,13 @@ public enum JSONStringEncoder {
         var runStart = 0
         var i = 0
         while i < end {
+            // Eight plain ASCII bytes at a time (no quote, backslash, control or high byte).
+            while i + 8 <= end {
+                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                if needsAttention(w) { break }
+                i += 8
+            }
+            guard i < end else { break }
             let c = base[i]
             if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
                 i += 1
@@ -114,6 +121,20 @@ public enum JSONStringEncoder {
             runStart = i
         }
         body(.run(runStart ..< end))
+    }
+
+    /// Whether any of the eight bytes of `w` is a quote, a backslash, below 0x20 or above 0x7F
+    /// (SWAR: a byte's high bit flags it; exact for these tests, no false negatives).
+    @inline(__always)
+    private static func needsAttention(_ w: UInt64) -> Bool {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let control = (w &- 0x2020_2020_2020_2020) & ~w
+        let q = w ^ 0x2222_2222_2222_2222
+        let quote = (q &- ones) & ~q
+        let b = w ^ 0x5C5C_5C5C_5C5C_5C5C
+        let backslash = (b &- ones) & ~b
+        return ((w | control | quote | backslash) & high) != 0
     }
 
     @inline(__always)

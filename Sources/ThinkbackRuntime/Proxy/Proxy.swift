@@ -15,6 +15,7 @@ public final class Proxy {
     private var signals: [LoopSignal] = []
     private var drainTimer: LoopTimer?
     private var drainDeadlineMs: UInt64 = 0
+    private var sweepTimer: LoopTimer?
     private let startedMs: UInt64
     private var nextRequestID: UInt64 = 0
 
@@ -45,6 +46,13 @@ public final class Proxy {
             self.handle(request)
         }
         self.server = server
+        // Expired entries go in the background too, not only when a lookup meets them.
+        let sweep = LoopTimer(loop: loop) { [unowned self] in
+            self.restorer.store.removeExpired()
+            self.sweepTimer?.arm(milliseconds: 60_000)
+        }
+        sweep.arm(milliseconds: 60_000)
+        sweepTimer = sweep
         return server.port
     }
 

@@ -11,7 +11,7 @@ final class ProxyFixture {
         do {
             proxy = try TestProcess("thinkback", arguments: [
                 "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(sim.port)/v1",
-                "--retry-base-ms", "20",
+                "--retry-base-ms", "20", "--state-dir", NSTemporaryDirectory() + "thinkback-test-\(UUID().uuidString)",
             ] + proxyArguments)
         } catch {
             sim.stop()
@@ -33,6 +33,10 @@ final class ProxyFixture {
     func transport() throws -> [String: Int] {
         let r = try RawHTTPClient.request(port: sim.port, "GET", "/sim/transport")
         return (r.json() ?? [:]).compactMapValues { $0 as? Int }
+    }
+
+    func proxyStatus() throws -> [String: Any] {
+        try RawHTTPClient.request(port: proxy.port, "GET", "/").json() ?? [:]
     }
 
     func simStats() throws -> [String: Any] {
