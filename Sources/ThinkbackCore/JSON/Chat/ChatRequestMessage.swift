@@ -53,16 +53,15 @@ public struct ChatRequestMessage: Sendable {
     }
 
     /// The edit that sets `reasoning_content` to `encodedValue` (a JSON literal, e.g. from
-    /// `JSONStringEncoder.encode`): replaces the existing member (its last occurrence), or
-    /// inserts one before the closing brace.
+    /// `JSONStringEncoder.encode`): replaces the existing member's value (its last occurrence),
+    /// or inserts a member before the closing brace.
     public func reasoningEdit(encodedValue: [UInt8]) -> JSONEdit {
         let key: StaticString = "\"reasoning_content\":"
         var bytes: [UInt8] = []
         bytes.reserveCapacity(encodedValue.count + key.utf8CodeUnitCount + 1)
         if reasoning.isPresent {
-            bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            bytes.append(contentsOf: encodedValue)
-            return .replace(reasoning.memberRange, with: bytes)
+            // Only the value changes: the client's key spelling and spacing stay as sent.
+            return .replace(reasoning.valueRange, with: encodedValue)
         }
         if memberCount > 0 { bytes.append(UInt8(ascii: ",")) }
         bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
