@@ -112,6 +112,7 @@ public struct SimKnobs: Sendable, Equatable {
     public static func parse(_ request: SimRequest, config: SimConfig) throws(SimKnobError) -> SimKnobs {
         var k = SimKnobs(config: config)
         var eventsPerSecond: Double?
+        var emptyPlaceholderSet: Bool?   // an explicit x-sim-empty-placeholder wins over the flavor
         for (rawName, rawValue) in request.headers {
             let name = rawName.lowercased()
             guard name.hasPrefix("x-sim-") else { continue }
@@ -154,7 +155,12 @@ public struct SimKnobs: Sendable, Equatable {
             case "x-sim-flavor":
                 guard let f = SimFlavor(rawValue: value.lowercased()) else { throw bad() }
                 k.flavor = f
-            case "x-sim-empty-placeholder": k.emptyPlaceholderAccepted = try bool()
+                // The flavor brings its own default (Kimi refuses ""), unless the request says.
+                if emptyPlaceholderSet == nil { k.emptyPlaceholderAccepted = f != .kimi }
+            case "x-sim-empty-placeholder":
+                let v = try bool()
+                k.emptyPlaceholderAccepted = v
+                emptyPlaceholderSet = v
             case "x-sim-placeholders": k.placeholdersAccepted = try bool()
             case "x-sim-hygiene": k.strictHygiene = try bool()
             case "x-sim-sse-errors": k.sseErrors = try bool()
@@ -177,6 +183,7 @@ public struct SimKnobs: Sendable, Equatable {
             }
         }
         if let eventsPerSecond { k.eventIntervalMs = 1000 / eventsPerSecond }
+        if let v = emptyPlaceholderSet { k.emptyPlaceholderAccepted = v }
         return k
     }
 

@@ -124,3 +124,18 @@ final class KnobTests: XCTestCase {
         XCTAssertEqual(client.sim.verdictCount("fast"), 3)
     }
 }
+
+final class SimKnobsFlavorDefaultsTests: XCTestCase {
+    func knobs(_ headers: [(String, String)]) throws -> SimKnobs {
+        try SimKnobs.parse(
+            SimRequest(method: "POST", path: "/v1/chat/completions", headers: headers.map { (name: $0.0, value: $0.1) }),
+            config: SimConfig())
+    }
+
+    func testAFlavorHeaderBringsItsEmptyPlaceholderDefault() throws {
+        XCTAssertFalse(try knobs([("x-sim-flavor", "kimi")]).emptyPlaceholderAccepted)
+        XCTAssertTrue(try knobs([("x-sim-flavor", "deepseek")]).emptyPlaceholderAccepted)
+        XCTAssertTrue(try knobs([("x-sim-empty-placeholder", "accept"), ("x-sim-flavor", "kimi")]).emptyPlaceholderAccepted)
+        XCTAssertFalse(try knobs([("x-sim-flavor", "mimo"), ("x-sim-empty-placeholder", "refuse")]).emptyPlaceholderAccepted)
+    }
+}
