@@ -23,8 +23,18 @@ enum StoreFactory {
             }
             logger.info("store: sqlite", metadata: ["entries": "\(cold.statistics.entries)", "bytes": "\(cold.statistics.bytes)"])
             return TieredStore(hot: hot, cold: cold)
-        case .redis:
-            throw RuntimeError("--store redis: not available yet")
+        case .redis(let host, let port, let database):
+            let options = RedisStore.Options(host: host, port: port, database: database, prefix: config.redisPrefix,
+                                             timeoutMs: UInt64(config.redisTimeoutMs))
+            let cold = RedisStore(options: options, limits: RedisStore.limits(memoryBytes: config.storeBytes, timeToLiveMilliseconds: ttl), loop: loop)
+            cold.onHealthChange = { failing, reason in
+                if failing {
+                    logger.warning("redis store failing: serving from memory, reconnecting", metadata: ["error": "\(reason)"])
+                } else {
+                    logger.notice("redis store reachable again")
+                }
+            }
+            return TieredStore(hot: hot, cold: cold)
         }
     }
 }
