@@ -294,7 +294,7 @@ public final class RedisStore: ReasoningStore {
         for byte in bytes[1..<9] { storedAt = storedAt << 8 | UInt64(byte) }
         let (sum, overflow) = storedAt.addingReportingOverflow(limits.timeToLiveMilliseconds)
         guard overflow || sum > now else { return nil }
-        return StoredReasoning(text: Array(bytes[9...]), format: ReasoningFormat(rawValue: bytes[0]), storedAtMilliseconds: storedAt)
+        return StoredReasoning(text: Array(UnsafeRawBufferPointer(rebasing: bytes[9...])), format: ReasoningFormat(rawValue: bytes[0]), storedAtMilliseconds: storedAt)
     }
 }
 
