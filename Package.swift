@@ -13,16 +13,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // C glue: evhttp server, curl_multi <-> libevent, typed curl setters. No product logic.
+        // C glue: evhttp server, curl_multi <-> libevent, typed curl setters, hiredis on the loop. No product logic.
         .target(
             name: "CLibEvent",
             path: "CLibEvent",
-            linkerSettings: [.linkedLibrary("event"), .linkedLibrary("curl")]
+            linkerSettings: [.linkedLibrary("event"), .linkedLibrary("curl"), .linkedLibrary("hiredis")]
         ),
+        // SQLite's C API (system library, pkg-config sqlite3): the default store.
+        .systemLibrary(name: "CSQLite", path: "CSQLite", pkgConfig: "sqlite3"),
         // Pure: bytes in, decisions out. No I/O.
         .target(name: "ThinkbackCore"),
         // The loop: server, upstream client, routing, stores, config, logs.
-        .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "ThinkbackCore", logging]),
+        .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "CSQLite", "ThinkbackCore", logging]),
         .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),
         // The simulator's scripted model, rules and fidelity ledger (pure).
         .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"], exclude: ["KNOBS.md"]),
@@ -32,8 +34,10 @@ let package = Package(
         ),
         // libFuzzer entry for the JSON/SSE parsers: `scripts/fuzz-json` (built with -DTHINKBACK_FUZZ).
         .executableTarget(name: "ThinkbackJSONFuzz", dependencies: ["ThinkbackCore"]),
-        .testTarget(name: "ThinkbackCoreTests", dependencies: ["ThinkbackCore"]),
+        // What several test targets share: the store conformance suite every store must pass.
+        .target(name: "ThinkbackTestSupport", dependencies: ["ThinkbackCore"], path: "Tests/ThinkbackTestSupport"),
+        .testTarget(name: "ThinkbackCoreTests", dependencies: ["ThinkbackCore", "ThinkbackTestSupport"]),
         .testTarget(name: "ThinkbackSimCoreTests", dependencies: ["ThinkbackSimCore"]),
-        .testTarget(name: "ThinkbackRuntimeTests", dependencies: ["ThinkbackRuntime", "ThinkbackCore"]),
+        .testTarget(name: "ThinkbackRuntimeTests", dependencies: ["ThinkbackRuntime", "ThinkbackCore", "ThinkbackTestSupport"]),
     ]
 )

@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 
 #pragma clang assume_nonnull begin
 
@@ -184,6 +185,34 @@ void cle_transfer_resume(cle_transfer *t);
 void cle_transfer_abort(cle_transfer *t);
 /// Text for a CURLcode.
 const char *cle_curl_strerror(int code);
+
+// MARK: - Redis (hiredis async on the loop's event_base: the shared store)
+
+typedef struct cle_redis cle_redis;
+enum { CLE_REDIS_DOWN = 0, CLE_REDIS_UP = 1 };
+/// The connection came up (CLE_REDIS_UP) or failed / went away (CLE_REDIS_DOWN; reconnect with
+/// cle_redis_connect, never from inside this callback's hiredis context: it is being freed).
+typedef void (*cle_redis_event_cb)(void *_Nullable ctx, int event);
+/// Exactly one call per command cle_redis_command accepted, in the order sent. `reply` is
+/// NULL when the connection went away first; it is valid only during the call (hiredis frees it).
+typedef void (*cle_redis_reply_cb)(void *_Nullable ctx, const redisReply *_Nullable reply);
+
+/// A client, not yet connected. The owner frees it with cle_redis_free.
+cle_redis *_Nullable cle_redis_new(cle_loop *loop, cle_redis_event_cb on_event, cle_redis_reply_cb on_reply, void *_Nullable ctx);
+/// Sets the context passed to the callbacks (for owners that exist only after the client).
+void cle_redis_set_context(cle_redis *r, void *_Nullable ctx);
+/// Starts connecting (non-blocking): an UP or DOWN event follows. -1: failed at once (no event).
+int cle_redis_connect(cle_redis *r, const char *host, int port);
+/// Queues one command (binary-safe arguments, copied). Commands are written together when the
+/// socket is writable: pipelined. 0: a reply callback will follow; -1: not connected (none).
+int cle_redis_command(cle_redis *r, int argc, const char *_Nonnull const *_Nonnull argv, const size_t *argvlen);
+/// Closes after the pending replies have arrived; a DOWN event follows.
+void cle_redis_disconnect(cle_redis *r);
+/// Drops the connection now: pending commands get a NULL reply, no DOWN event. Not from
+/// inside a hiredis callback.
+void cle_redis_drop(cle_redis *r);
+/// Drops the connection without calling back, and frees `r`. Not from inside a callback.
+void cle_redis_free(cle_redis *r);
 
 #pragma clang assume_nonnull end
 

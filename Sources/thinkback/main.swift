@@ -48,6 +48,7 @@ case .run(let flags):
             "base_url": "\(config.upstream.baseURL)",
         ])
         loop.run()
+        proxy.closeStore()
         logger.notice("stopped")
         exit(0)
     } catch {

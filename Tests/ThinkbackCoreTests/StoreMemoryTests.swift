@@ -1,5 +1,6 @@
 import XCTest
 import ThinkbackCore
+import ThinkbackTestSupport
 
 /// MemoryStore against the contract every store keeps (StoreConformance.swift).
 final class StoreMemoryTests: XCTestCase {

@@ -24,6 +24,11 @@ public protocol ReasoningStore: AnyObject {
     /// Drops values whose time-to-live has run out. Called periodically by the runtime.
     func removeExpired()
 
+    /// Writes out whatever the store has batched (SQLite) or queued (Redis), as far as it can
+    /// without waiting. Called when the process stops; a store that writes at once has nothing
+    /// to do.
+    func flush()
+
     /// The store's counters.
     var statistics: StoreStatistics { get }
 }
@@ -34,6 +39,9 @@ extension ReasoningStore {
 
     /// Stores that expire on their own (Redis) need no sweep.
     public func removeExpired() {}
+
+    /// Nothing is batched, by default.
+    public func flush() {}
 
     /// Looks up one key; see `lookup(_:completion:)`.
     public func lookup(_ key: CacheKey, completion: @escaping (StoredReasoning?) -> Void) {

@@ -19,6 +19,12 @@ public struct StoreStatistics: Hashable, Sendable {
     public var expirations = 0
     /// Values not stored because they alone exceed the byte bound.
     public var rejections = 0
+    /// Operations the store could not carry out (a failed SQLite transaction, a Redis command
+    /// that got an error or no answer in time). The hot tier keeps serving meanwhile.
+    public var failures = 0
+    /// Whether the store is failing right now and requests run on the hot tier alone
+    /// (product.md §5: degraded to memory). Cleared by the next success.
+    public var degraded = false
 
     /// All counters at zero.
     public init() {}

@@ -29,8 +29,16 @@ public struct Config: Sendable {
     public var tenantMode: TenantMode = .credential
     /// `nil`: `StateDirectory.resolve` (systemd, XDG, home).
     public var stateDirectory: String?
-    public var store = "memory"
+    /// `--store`: SQLite under the state directory unless told otherwise (product.md §5).
+    public var store: StoreChoice = .sqlite(path: nil)
+    /// The in-memory (hot) tier's bounds, and the time-to-live of every store.
     public var cacheLimits = StoreLimits()
+    /// The most bytes the SQLite or Redis store keeps (product.md §7: 1 GiB).
+    public var storeBytes = 1 << 30
+    /// Prepended to every Redis key (`PREFIX` + tenant + key).
+    public var redisPrefix = "thinkback:"
+    /// How long a lookup that missed the hot tier waits for Redis before it counts as a miss.
+    public var redisTimeoutMs = 50
     /// Per-model overrides of the preset's thinking defaults.
     public var thinkingOverrides: [String: Bool] = [:]
     public var thinkingDefault: Bool?
@@ -165,17 +173,28 @@ extension Config {
             guard !v.isEmpty else { throw ConfigError("--state-dir wants a path") }
             c.stateDirectory = v
         },
-        ConfigOption(flag: "store", help: "where reasoning is kept: memory (default memory)") { c, v in
-            guard v == "memory" else { throw ConfigError("--store: only 'memory' is available in this version, got '\(v)'") }
-            c.store = v
+        ConfigOption(flag: "store", help: "where reasoning is kept: memory, sqlite[:PATH] or redis://HOST:PORT[/DB] (default sqlite: <state-dir>/reasoning.sqlite3)") { c, v in
+            guard let choice = StoreChoice(parsing: v) else {
+                throw ConfigError("--store: memory, sqlite, sqlite:PATH or redis://HOST:PORT[/DB], got '\(v)'")
+            }
+            c.store = choice
         },
-        ConfigOption(flag: "cache-entries", help: "most reasoning entries kept in memory (default 1000000)") { c, v in
+        ConfigOption(flag: "store-bytes", help: "most bytes the sqlite or redis store keeps, oldest evicted first (default 1073741824)") { c, v in
+            c.storeBytes = try positive(v, "store-bytes")
+        },
+        ConfigOption(flag: "redis-prefix", help: "prefix of every Redis key (default thinkback:)") { c, v in
+            c.redisPrefix = v
+        },
+        ConfigOption(flag: "redis-timeout-ms", help: "how long a lookup waits for Redis before it counts as a miss (default 50)") { c, v in
+            c.redisTimeoutMs = try positive(v, "redis-timeout-ms")
+        },
+        ConfigOption(flag: "cache-entries", help: "most reasoning entries kept in memory, the hot tier of every store (default 1000000)") { c, v in
             c.cacheLimits.maxEntries = try positive(v, "cache-entries")
         },
-        ConfigOption(flag: "cache-bytes", help: "most bytes of reasoning kept in memory (default 268435456)") { c, v in
+        ConfigOption(flag: "cache-bytes", help: "most bytes of reasoning kept in memory, the hot tier of every store (default 268435456)") { c, v in
             c.cacheLimits.maxBytes = try positive(v, "cache-bytes")
         },
-        ConfigOption(flag: "cache-ttl", help: "seconds an entry is kept (default 604800, 7 days)") { c, v in
+        ConfigOption(flag: "cache-ttl", help: "seconds an entry is kept, in every store (default 604800, 7 days)") { c, v in
             c.cacheLimits.timeToLiveMilliseconds = UInt64(try positive(v, "cache-ttl")) * 1000
         },
         ConfigOption(flag: "placeholder-memory", help: "seconds auto remembers that an upstream refuses placeholders (default 3600)") { c, v in

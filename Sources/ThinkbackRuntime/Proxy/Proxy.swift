@@ -32,7 +32,7 @@ public final class Proxy {
         self.config = config
         self.logger = logger
         startedMs = loop.nowMs
-        restorer = try Restorer(config: config, environment: environment, logger: logger)
+        restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
     }
 
     /// Binds the listener. Returns the bound port.

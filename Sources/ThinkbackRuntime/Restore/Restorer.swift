@@ -27,20 +27,23 @@ final class Restorer {
     var counters = RestoreCounters()
     let logger: Logger
 
-    init(config: Config, environment: [String: String], logger: Logger) throws {
+    init(config: Config, loop: EventLoop, environment: [String: String], logger: Logger) throws {
         self.config = config
         self.logger = logger
-        store = MemoryStore(limits: config.cacheLimits)
         placeholderMemory = PlaceholderRefusalMemory(lifetimeMs: UInt64(config.placeholderMemorySeconds) * 1000)
-        switch config.tenantMode {
-        case .single:
-            tenantHasher = nil
-        case .credential:
+        func stateDirectory() throws -> String {
             guard let dir = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
                 throw RuntimeError("no state directory: set --state-dir (or HOME, XDG_STATE_HOME)")
             }
             try StateFiles.ensureDirectory(dir)
-            tenantHasher = TenantHasher(secret: try StateFiles.tenantSecret(directory: dir))
+            return dir
+        }
+        store = try StoreFactory.make(config: config, loop: loop, logger: logger, stateDirectory: stateDirectory)
+        switch config.tenantMode {
+        case .single:
+            tenantHasher = nil
+        case .credential:
+            tenantHasher = TenantHasher(secret: try StateFiles.tenantSecret(directory: try stateDirectory()))
         }
     }
 
@@ -135,7 +138,8 @@ final class Restorer {
         let c = counters
         let fallbacks = MissStrategy.allCases.filter { $0 != .auto }
             .map { "\"\($0.rawValue)\":\(c.fallbacks[$0] ?? 0)" }.joined(separator: ",")
-        return "\"cache\":{\"store\":\"\(config.store)\",\"entries\":\(s.entries),\"keys\":\(s.keys),\"bytes\":\(s.bytes)," +
+        return "\"cache\":{\"store\":\"\(config.store.name)\",\"store_state\":\"\(s.degraded ? "degraded" : "ok")\"," +
+            "\"store_failures\":\(s.failures),\"entries\":\(s.entries),\"keys\":\(s.keys),\"bytes\":\(s.bytes)," +
             "\"hits\":\(s.hits),\"misses\":\(s.misses),\"evictions\":\(s.evictions),\"expirations\":\(s.expirations)}," +
             "\"restore\":{\"scope\":\"\(config.effectiveRestoreScope.rawValue)\",\"miss\":\"\(config.miss.rawValue)\"," +
             "\"requests_scanned\":\(c.requestsScanned),\"requests_restored\":\(c.requestsRestored)," +

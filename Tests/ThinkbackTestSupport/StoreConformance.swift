@@ -1,27 +1,32 @@
 import XCTest
 import ThinkbackCore
 
-// Deliberately uses only ThinkbackCore's public API (no @testable) so the SQLite and Redis
-// store tests can run the very same checks once this file is shared with their target.
+// Deliberately uses only ThinkbackCore's public API (no @testable): the memory, SQLite and Redis
+// store tests (ThinkbackCoreTests, ThinkbackRuntimeTests) run the very same checks from here.
 
 /// A store under test, and how to let its asynchronous work finish.
-struct StoreUnderTest {
-    var store: any ReasoningStore
+public struct StoreUnderTest {
+    public var store: any ReasoningStore
     /// Runs until the store's pending operations have completed (a turn of the event loop for
     /// Redis). Nothing to do for a store that answers synchronously.
-    var settle: () -> Void = {}
+    public var settle: () -> Void
+
+    public init(store: any ReasoningStore, settle: @escaping () -> Void = {}) {
+        self.store = store
+        self.settle = settle
+    }
 }
 
 /// The contract every `ReasoningStore` keeps (product.md §5). A store's test case calls each
 /// check from a test method of its own; a store that cannot keep one (say, exact LRU on Redis)
 /// leaves that method out and says why.
-struct StoreConformance {
+public struct StoreConformance {
     /// Makes a fresh, empty store reading time from `clock` and keeping `limits`.
-    typealias Factory = (_ clock: ManualStoreClock, _ limits: StoreLimits) -> StoreUnderTest
+    public typealias Factory = (_ clock: ManualStoreClock, _ limits: StoreLimits) -> StoreUnderTest
 
     let makeStore: Factory
 
-    init(_ makeStore: @escaping Factory) {
+    public init(_ makeStore: @escaping Factory) {
         self.makeStore = makeStore
     }
 
@@ -75,7 +80,7 @@ struct StoreConformance {
     // MARK: Checks
 
     /// What goes in comes out byte for byte, in key order; unknown keys miss.
-    func checkLookupReturnsWhatWasInserted() {
+    public func checkLookupReturnsWhatWasInserted() {
         let (sut, clock) = make()
         let plain = reasoning("Let me read the file first.", at: clock)
         let binary = StoredReasoning(text: [0x00, 0xff, 0xe5, 0x8c, 0x97, 0x0a, 0x22], format: .anthropicThinking, storedAtMilliseconds: clock.now - 5)
@@ -90,14 +95,14 @@ struct StoreConformance {
     }
 
     /// Empty reasoning is a value like any other: a hit with empty text, not a miss.
-    func checkEmptyReasoningIsAHit() {
+    public func checkEmptyReasoningIsAHit() {
         let (sut, clock) = make()
         insert(sut, reasoning("", at: clock), [id("call_1")])
         XCTAssertEqual(found(sut, id("call_1"))?.text, [])
     }
 
     /// One value under several keys is found by each; stored once.
-    func checkOneValueUnderSeveralKeys() {
+    public func checkOneValueUnderSeveralKeys() {
         let (sut, clock) = make()
         let value = reasoning("two calls and some text", at: clock)
         insert(sut, value, [id("call_a"), id("call_b"), content("Reading.")])
@@ -107,7 +112,7 @@ struct StoreConformance {
     }
 
     /// The byte count covers the text once, whatever the number of keys.
-    func checkBytesAreCountedOncePerValue() {
+    public func checkBytesAreCountedOncePerValue() {
         let (sut, clock) = make()
         let value = StoredReasoning(text: [UInt8](repeating: 0x61, count: 5000), storedAtMilliseconds: clock.now)
         insert(sut, value, [id("call_a"), id("call_b"), id("call_c")])
@@ -115,7 +120,7 @@ struct StoreConformance {
     }
 
     /// The same key twice in one insert counts as one key.
-    func checkDuplicateKeysInOneInsertCountOnce() {
+    public func checkDuplicateKeysInOneInsertCountOnce() {
         let (sut, clock) = make()
         let value = reasoning("r", at: clock)
         insert(sut, value, [id("call_a"), id("call_a"), id("calla")])
@@ -125,7 +130,7 @@ struct StoreConformance {
     }
 
     /// An insert without keys stores nothing.
-    func checkInsertWithoutKeysStoresNothing() {
+    public func checkInsertWithoutKeysStoresNothing() {
         let (sut, clock) = make()
         insert(sut, reasoning("r", at: clock), [])
         XCTAssertEqual(sut.store.statistics.entries, 0)
@@ -133,7 +138,7 @@ struct StoreConformance {
     }
 
     /// Inserting under a key that already has a value replaces it.
-    func checkReinsertingAKeyReplacesItsValue() {
+    public func checkReinsertingAKeyReplacesItsValue() {
         let (sut, clock) = make()
         insert(sut, reasoning("first", at: clock), [id("call_1")])
         let second = reasoning("second", at: clock)
@@ -144,7 +149,7 @@ struct StoreConformance {
     }
 
     /// Replacing one key of a value leaves its other keys pointing at it.
-    func checkReplacingOneKeyKeepsTheOldValuesOtherKeys() {
+    public func checkReplacingOneKeyKeepsTheOldValuesOtherKeys() {
         let (sut, clock) = make()
         let old = reasoning("old", at: clock)
         let new = reasoning("new", at: clock)
@@ -157,7 +162,7 @@ struct StoreConformance {
     }
 
     /// A value is served until `storedAt + ttl` and is a miss from then on.
-    func checkExpiredValueIsAMiss() {
+    public func checkExpiredValueIsAMiss() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
         let value = reasoning("r", at: clock)
         insert(sut, value, [id("call_1")])
@@ -169,7 +174,7 @@ struct StoreConformance {
     }
 
     /// The time-to-live runs from the value's own time, not from the insert.
-    func checkTimeToLiveCountsFromStoredAt() {
+    public func checkTimeToLiveCountsFromStoredAt() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
         let captured600msAgo = StoredReasoning(text: Array("r".utf8), storedAtMilliseconds: clock.now - 600)
         insert(sut, captured600msAgo, [id("call_1")])
@@ -180,7 +185,7 @@ struct StoreConformance {
     }
 
     /// A value whose time-to-live has already run out is not stored.
-    func checkAlreadyExpiredValueIsNotStored() {
+    public func checkAlreadyExpiredValueIsNotStored() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
         insert(sut, StoredReasoning(text: Array("r".utf8), storedAtMilliseconds: clock.now - 1000), [id("call_1")])
         XCTAssertNil(found(sut, id("call_1")))
@@ -188,7 +193,7 @@ struct StoreConformance {
     }
 
     /// `removeExpired()` drops what has expired and keeps the rest.
-    func checkRemoveExpiredDropsOnlyExpiredValues() {
+    public func checkRemoveExpiredDropsOnlyExpiredValues() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
         insert(sut, reasoning("early", at: clock), [id("call_1"), content("early")])
         clock.advance(by: 500)
@@ -209,7 +214,7 @@ struct StoreConformance {
     }
 
     /// Past the entry bound, the oldest values go first.
-    func checkEntryBound() {
+    public func checkEntryBound() {
         let (sut, clock) = make(StoreLimits(maxEntries: 3, maxBytes: 1 << 20, timeToLiveMilliseconds: 60_000))
         for n in 0..<10 { insert(sut, reasoning("r\(n)", at: clock), [id("call_\(n)")]) }
         XCTAssertEqual(sut.store.statistics.entries, 3)
@@ -219,7 +224,7 @@ struct StoreConformance {
     }
 
     /// Past the byte bound, the oldest values go first; the bytes never exceed the bound.
-    func checkByteBound() {
+    public func checkByteBound() {
         let text = [UInt8](repeating: 0x62, count: 1000)
         let perValue = StoredReasoning(text: text, storedAtMilliseconds: 0).accountedBytes(keyCount: 1)
         let (sut, clock) = make(StoreLimits(maxEntries: 1000, maxBytes: 4 * perValue + perValue / 2, timeToLiveMilliseconds: 60_000))
@@ -234,7 +239,7 @@ struct StoreConformance {
     }
 
     /// A value larger than the byte bound alone is refused and disturbs nothing.
-    func checkOversizedValueIsRejected() {
+    public func checkOversizedValueIsRejected() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 2000, timeToLiveMilliseconds: 60_000))
         let small = reasoning("small", at: clock)
         insert(sut, small, [id("call_1")])
@@ -245,7 +250,7 @@ struct StoreConformance {
     }
 
     /// Evicting a value drops every key it was stored under.
-    func checkEvictionDropsAllKeysOfAValue() {
+    public func checkEvictionDropsAllKeysOfAValue() {
         let (sut, clock) = make(StoreLimits(maxEntries: 1, maxBytes: 1 << 20, timeToLiveMilliseconds: 60_000))
         insert(sut, reasoning("old", at: clock), [id("call_1"), id("call_2"), content("old")])
         let new = reasoning("new", at: clock)
@@ -256,7 +261,7 @@ struct StoreConformance {
     }
 
     /// The least recently used value is evicted first; a hit makes a value recent.
-    func checkLeastRecentlyUsedIsEvictedFirst() {
+    public func checkLeastRecentlyUsedIsEvictedFirst() {
         let (sut, clock) = make(StoreLimits(maxEntries: 3, maxBytes: 1 << 20, timeToLiveMilliseconds: 60_000))
         insert(sut, reasoning("a", at: clock), [id("call_a")])
         insert(sut, reasoning("b", at: clock), [id("call_b")])
@@ -268,7 +273,7 @@ struct StoreConformance {
     }
 
     /// A hit through any of a value's keys makes the value recent.
-    func checkHitByAnyKeyRefreshesTheValue() {
+    public func checkHitByAnyKeyRefreshesTheValue() {
         let (sut, clock) = make(StoreLimits(maxEntries: 2, maxBytes: 1 << 20, timeToLiveMilliseconds: 60_000))
         insert(sut, reasoning("a", at: clock), [id("call_a"), content("a")])
         insert(sut, reasoning("b", at: clock), [id("call_b")])
@@ -278,7 +283,7 @@ struct StoreConformance {
     }
 
     /// The same id or content under two tenants never reaches the other tenant's value.
-    func checkTenantsNeverShareEntries() {
+    public func checkTenantsNeverShareEntries() {
         let (sut, clock) = make()
         let alices = reasoning("alice's thoughts", at: clock)
         insert(sut, alices, [id("call_1", Self.alice), content("same text", Self.alice)])
@@ -292,7 +297,7 @@ struct StoreConformance {
     }
 
     /// Hits and misses count keys looked up; an expired value counts a miss and an expiration.
-    func checkStatisticsCountHitsMissesAndExpirations() {
+    public func checkStatisticsCountHitsMissesAndExpirations() {
         let (sut, clock) = make(StoreLimits(maxEntries: 10, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
         insert(sut, reasoning("r", at: clock), [id("call_1")])
         _ = lookup(sut, [id("call_1"), id("call_missing"), id("call_1")])
@@ -306,7 +311,7 @@ struct StoreConformance {
     }
 
     /// `lookupNow` answers nil or what `lookup` answers, never something else.
-    func checkLookupNowAgreesWithLookup() {
+    public func checkLookupNowAgreesWithLookup() {
         let (sut, clock) = make()
         let value = reasoning("r", at: clock)
         insert(sut, value, [id("call_1")])
@@ -316,7 +321,7 @@ struct StoreConformance {
     }
 
     /// The single-key conveniences behave like their list forms.
-    func checkSingleKeyConveniences() {
+    public func checkSingleKeyConveniences() {
         let (sut, clock) = make()
         let value = reasoning("r", at: clock)
         sut.store.insert(value, for: id("call_1"))

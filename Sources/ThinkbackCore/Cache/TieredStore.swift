@@ -1,0 +1,72 @@
+/// A hot in-memory tier in front of a store that outlives the process (SQLite) or is shared
+/// (Redis): product.md §5.
+///
+/// Writes go to both at once (the cold store batches or pipelines them itself). Lookups are
+/// answered from the hot tier; the keys it does not have are asked of the cold store, and
+/// what it finds is copied into the hot tier. When the cold store fails, the hot tier keeps
+/// serving: that is the "degraded to memory" of product.md §5. Loop thread only.
+public final class TieredStore: ReasoningStore {
+    /// The in-memory tier, bounded by `--cache-entries` / `--cache-bytes`.
+    public let hot: MemoryStore
+    /// The store behind it.
+    public let cold: any ReasoningStore
+    private var hits = 0 // loop thread only
+    private var misses = 0 // loop thread only
+
+    /// `hot` in front of `cold`.
+    public init(hot: MemoryStore, cold: any ReasoningStore) {
+        self.hot = hot
+        self.cold = cold
+    }
+
+    /// Answers at once when the hot tier has every key; otherwise when the cold store answers.
+    public func lookup(_ keys: [CacheKey], completion: @escaping ([StoredReasoning?]) -> Void) {
+        var results = [StoredReasoning?](repeating: nil, count: keys.count)
+        var missing: [Int] = []
+        for (i, key) in keys.enumerated() {
+            if let value = hot.lookupNow(key) { results[i] = value } else { missing.append(i) }
+        }
+        hits += keys.count - missing.count
+        guard !missing.isEmpty else { return completion(results) }
+        cold.lookup(missing.map { keys[$0] }) { [self] found in
+            for (j, i) in missing.enumerated() {
+                guard j < found.count, let value = found[j] else {
+                    misses += 1
+                    continue
+                }
+                hits += 1
+                results[i] = value
+                hot.insert(value, for: keys[i])
+            }
+            completion(results)
+        }
+    }
+
+    /// The hot tier's answer.
+    public func lookupNow(_ key: CacheKey) -> StoredReasoning? {
+        hot.lookupNow(key)
+    }
+
+    public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
+        hot.insert(value, for: keys)
+        cold.insert(value, for: keys)
+    }
+
+    public func removeExpired() {
+        hot.removeExpired()
+        cold.removeExpired()
+    }
+
+    public func flush() {
+        cold.flush()
+    }
+
+    /// The cold store's contents and health, with hits and misses counted across both tiers
+    /// (a key found in either is a hit).
+    public var statistics: StoreStatistics {
+        var s = cold.statistics
+        s.hits = hits
+        s.misses = misses
+        return s
+    }
+}

@@ -1,0 +1,311 @@
+import CLibEvent
+import ThinkbackCore
+
+/// The shared store (product.md §5): a Redis server that several thinkback processes use
+/// together, through hiredis's async API on the loop's own event_base: the loop never waits
+/// on the network.
+///
+/// Lookups send one EVAL for all their keys and wait for its answer at most `timeoutMs`, then
+/// count as misses. Inserts send one EVAL each; hiredis writes whatever is queued together
+/// (pipelining). Values, their expiry (PX) and the byte budget live in Redis (`RedisScripts`).
+///
+/// When Redis is unreachable or stops answering, lookups miss at once and inserts are
+/// skipped (the hot tier in front keeps serving: degraded to memory), a failure is counted,
+/// one warning is logged per outage, and the store reconnects with exponential backoff
+/// until Redis is back. Loop thread only.
+public final class RedisStore: ReasoningStore {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: UInt16
+        public var database = 0
+        public var prefix = "thinkback:"
+        public var timeoutMs: UInt64 = 50
+        public var reconnectMinMs: UInt64 = 100
+        public var reconnectMaxMs: UInt64 = 5000
+
+        public init(host: String, port: UInt16, database: Int = 0, prefix: String = "thinkback:", timeoutMs: UInt64 = 50) {
+            self.host = host
+            self.port = port
+            self.database = database
+            self.prefix = prefix
+            self.timeoutMs = timeoutMs
+        }
+    }
+
+    public let limits: StoreLimits
+    public let options: Options
+    public private(set) var statistics = StoreStatistics() // loop thread only
+    /// Called when Redis becomes unreachable (once per outage) and when it is back.
+    public var onHealthChange: ((_ failing: Bool, _ reason: String) -> Void)?
+    /// Whether commands are being sent.
+    public var isConnected: Bool { state == .up }
+    /// Commands sent and not yet answered.
+    var pendingReplies: Int { replies.count - replyHead }
+
+    private enum State { case down, connecting, up }
+    private let loop: EventLoop
+    private let clock: any StoreClock
+    private var client: OpaquePointer?
+    // loop thread only
+    private var state = State.down
+    private var replies: [((UnsafePointer<redisReply>?) -> Void)?] = []
+    private var replyHead = 0
+    private var backoffMs: UInt64
+    private var reconnectTimer: LoopTimer?
+    private var timeoutsInARow = 0
+    private var entrySerial: UInt64 = 0
+    private let entryPrefix: String
+    private var flushing = false
+
+    /// Connects in the background; until then lookups miss.
+    public init(options: Options, limits: StoreLimits, loop: EventLoop, clock: any StoreClock = SystemStoreClock()) {
+        self.options = options
+        self.limits = limits
+        self.loop = loop
+        self.clock = clock
+        backoffMs = options.reconnectMinMs
+        var generator = SystemRandomNumberGenerator()
+        entryPrefix = String(generator.next() | 1 << 63, radix: 16)
+        client = cle_redis_new(loop.raw, { ctx, event in
+            Unmanaged<RedisStore>.fromOpaque(ctx!).takeUnretainedValue().connectionChanged(up: event == Int32(CLE_REDIS_UP))
+        }, { ctx, reply in
+            Unmanaged<RedisStore>.fromOpaque(ctx!).takeUnretainedValue().replied(reply)
+        }, nil)
+        // The context is set after init: the client calls back only once connected.
+        reconnectTimer = LoopTimer(loop: loop) { [unowned self] in self.connect() }
+        if let client { cle_redis_set_context(client, Unmanaged.passUnretained(self).toOpaque()) }
+        connect()
+    }
+
+    deinit {
+        if let client { cle_redis_free(client) }
+    }
+
+    /// The bounds for a Redis memory budget of `memoryBytes` (`--store-bytes`): values may
+    /// account for two thirds of it; the rest is Redis's own per-key and allocator overhead.
+    public static func limits(memoryBytes: Int, timeToLiveMilliseconds: UInt64) -> StoreLimits {
+        StoreLimits(maxEntries: Int.max, maxBytes: max(memoryBytes / 3 * 2, 1), timeToLiveMilliseconds: timeToLiveMilliseconds)
+    }
+
+    // MARK: Connection
+
+    private func connect() {
+        guard let client, state == .down else { return }
+        state = .connecting
+        if cle_redis_connect(client, options.host, Int32(options.port)) != 0 {
+            connectionChanged(up: false)
+        }
+    }
+
+    private func connectionChanged(up: Bool) {
+        if up {
+            state = .up
+            backoffMs = options.reconnectMinMs
+            timeoutsInARow = 0
+            if options.database != 0 { send(["SELECT", String(options.database)].map { Array($0.utf8) }) { _ in } }
+            if statistics.degraded {
+                statistics.degraded = false
+                onHealthChange?(false, "")
+            }
+        } else {
+            state = .down
+            failed("cannot reach redis at \(options.host):\(options.port)")
+            // Not from inside hiredis's callback: its context is being freed.
+            reconnectTimer?.arm(milliseconds: backoffMs)
+            backoffMs = min(backoffMs * 2, options.reconnectMaxMs)
+        }
+    }
+
+    private func failed(_ reason: String) {
+        statistics.failures += 1
+        if !statistics.degraded {
+            statistics.degraded = true
+            onHealthChange?(true, reason)
+        }
+    }
+
+    /// Sends one command; `completion` gets its reply (nil: connection gone). False when not
+    /// connected (no completion).
+    @discardableResult
+    private func send(_ arguments: [[UInt8]], _ completion: @escaping (UnsafePointer<redisReply>?) -> Void) -> Bool {
+        guard let client, state == .up else { return false }
+        var flat: [UInt8] = []
+        flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
+        var lengths: [Int] = []
+        lengths.reserveCapacity(arguments.count)
+        for argument in arguments {
+            flat += argument
+            lengths.append(argument.count)
+        }
+        let rc = flat.withUnsafeBytes { raw -> Int32 in
+            let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            var offset = 0
+            let pointers: [UnsafePointer<CChar>] = lengths.map { length in
+                defer { offset += length }
+                return UnsafePointer(base + offset)
+            }
+            return cle_redis_command(client, Int32(arguments.count), pointers, lengths)
+        }
+        guard rc == 0 else { return false }
+        replies.append(completion)
+        return true
+    }
+
+    private func replied(_ reply: UnsafePointer<redisReply>?) {
+        guard replyHead < replies.count else { return }
+        let completion = replies[replyHead]
+        replies[replyHead] = nil
+        replyHead += 1
+        if replyHead == replies.count {
+            replies.removeAll(keepingCapacity: true)
+            replyHead = 0
+            if flushing { loop.stop() }
+        } else if replyHead > 4096 {
+            replies.removeFirst(replyHead)
+            replyHead = 0
+        }
+        completion?(reply)
+    }
+
+    // MARK: ReasoningStore
+
+    /// Answers when Redis does, or with misses after `timeoutMs`, or at once while Redis is
+    /// unreachable; always on the loop, exactly once.
+    public func lookup(_ keys: [CacheKey], completion: @escaping ([StoredReasoning?]) -> Void) {
+        let misses = [StoredReasoning?](repeating: nil, count: keys.count)
+        guard !keys.isEmpty else { return completion([]) }
+        let wait = LookupWait()
+        let sent = send([Array("EVAL".utf8), Array(RedisScripts.lookup.utf8), Array(String(keys.count).utf8)] + keys.map(pointerKey)) { [unowned self] reply in
+            guard !wait.done else { return }
+            wait.finish()
+            guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == keys.count else {
+                failed(reply == nil ? "redis connection lost" : "unexpected redis reply")
+                statistics.misses += keys.count
+                return completion(misses)
+            }
+            timeoutsInARow = 0
+            let now = clock.nowMilliseconds()
+            var results = misses
+            for i in 0..<keys.count {
+                if let element = reply.pointee.element[i], let value = decode(element, now: now) {
+                    results[i] = value
+                    statistics.hits += 1
+                } else {
+                    statistics.misses += 1
+                }
+            }
+            completion(results)
+        }
+        guard sent else {
+            statistics.misses += keys.count
+            return completion(misses)
+        }
+        let timer = LoopTimer(loop: loop) { [unowned self] in
+            guard !wait.done else { return }
+            wait.finish()
+            statistics.misses += keys.count
+            timedOut()
+            completion(misses)
+        }
+        wait.timer = timer
+        timer.arm(milliseconds: options.timeoutMs)
+    }
+
+    private func timedOut() {
+        failed("redis did not answer within \(options.timeoutMs) ms")
+        timeoutsInARow += 1
+        // A server that accepts but never answers: start over on a fresh connection.
+        if timeoutsInARow >= 20, let client {
+            timeoutsInARow = 0
+            cle_redis_drop(client)
+            connectionChanged(up: false)
+        }
+    }
+
+    /// Sends the value and its keys (see `RedisScripts.insert`); skipped while unreachable.
+    public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
+        var unique: [CacheKey] = []
+        for key in keys where !unique.contains(key) { unique.append(key) }
+        guard let first = unique.first else { return }
+        let now = clock.nowMilliseconds()
+        let (sum, overflow) = value.storedAtMilliseconds.addingReportingOverflow(limits.timeToLiveMilliseconds)
+        let expiresAt = overflow ? UInt64.max : sum
+        guard expiresAt > now else { return }
+        let bytes = value.accountedBytes(keyCount: unique.count)
+        guard bytes <= limits.maxBytes else {
+            statistics.rejections += 1
+            return
+        }
+        entrySerial += 1
+        let entry = options.prefix + String(first.hex.prefix(TenantID.byteCount * 2)) + ":e:" + entryPrefix + "-" + serialHex(entrySerial)
+        var encoded: [UInt8] = [value.format.rawValue]
+        encoded.reserveCapacity(9 + value.text.count)
+        withUnsafeBytes(of: value.storedAtMilliseconds.bigEndian) { encoded += $0 }
+        encoded += value.text
+        let arguments: [[UInt8]] = [
+            Array("EVAL".utf8), Array(RedisScripts.insert.utf8), Array(String(unique.count).utf8),
+        ] + unique.map(pointerKey) + [
+            options.prefix, String(limits.maxBytes), String(limits.timeToLiveMilliseconds), String(now),
+            String(max(expiresAt - now, 1)), entry, String(bytes),
+        ].map { Array($0.utf8) } + [encoded, Array(String(value.storedAtMilliseconds).utf8)]
+        let sent = send(arguments) { [unowned self] reply in
+            guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 4 else {
+                return failed(reply == nil ? "redis connection lost" : "redis insert failed")
+            }
+            let numbers = (0..<4).map { reply.pointee.element[$0].map { Int($0.pointee.integer) } ?? 0 }
+            statistics.entries = numbers[0]
+            statistics.bytes = numbers[1]
+            statistics.expirations += numbers[2]
+            statistics.evictions += numbers[3]
+        }
+        if !sent { statistics.failures += 1 }
+    }
+
+    /// Waits (running the loop, at most a second) until Redis has answered every command sent:
+    /// for shutdown, once the loop has stopped.
+    public func flush() {
+        guard state == .up, replyHead < replies.count else { return }
+        flushing = true
+        let deadline = LoopTimer(loop: loop) { [loop] in loop.stop() }
+        deadline.arm(milliseconds: 1000)
+        loop.run()
+        flushing = false
+    }
+
+    // MARK: Encoding
+
+    /// Fixed width, so that entries stored in the same millisecond sort in insertion order
+    /// (the sorted set orders equal scores by name).
+    private func serialHex(_ n: UInt64) -> String {
+        let hex = String(n, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    private func pointerKey(_ key: CacheKey) -> [UInt8] {
+        let hex = Array(key.hex.utf8)
+        let tenantHexCount = TenantID.byteCount * 2
+        return Array(options.prefix.utf8) + hex[..<tenantHexCount] + Array(":".utf8) + hex[tenantHexCount...]
+    }
+
+    private func decode(_ element: UnsafeMutablePointer<redisReply>, now: UInt64) -> StoredReasoning? {
+        guard element.pointee.type == REDIS_REPLY_STRING, element.pointee.len >= 9, let str = element.pointee.str else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: str, count: element.pointee.len)
+        var storedAt: UInt64 = 0
+        for byte in bytes[1..<9] { storedAt = storedAt << 8 | UInt64(byte) }
+        let (sum, overflow) = storedAt.addingReportingOverflow(limits.timeToLiveMilliseconds)
+        guard overflow || sum > now else { return nil }
+        return StoredReasoning(text: Array(UnsafeRawBufferPointer(rebasing: bytes[9...])), format: ReasoningFormat(rawValue: bytes[0]), storedAtMilliseconds: storedAt)
+    }
+}
+
+/// One lookup's race between Redis's answer and its deadline.
+private final class LookupWait {
+    var done = false
+    var timer: LoopTimer?
+
+    func finish() {
+        done = true
+        timer?.cancel()
+        timer = nil
+    }
+}

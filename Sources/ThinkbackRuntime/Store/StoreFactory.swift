@@ -1,0 +1,48 @@
+import Logging
+import ThinkbackCore
+
+/// Makes the store `--store` names (product.md §5): memory alone, or the in-memory hot tier in
+/// front of SQLite or Redis.
+enum StoreFactory {
+    static func make(config: Config, loop: EventLoop, logger: Logger,
+                     stateDirectory: () throws -> String) throws -> any ReasoningStore {
+        let hot = MemoryStore(limits: config.cacheLimits)
+        let ttl = config.cacheLimits.timeToLiveMilliseconds
+        switch config.store {
+        case .memory:
+            return hot
+        case .sqlite(let flagPath):
+            let path = try flagPath ?? (stateDirectory() + "/" + StoreChoice.defaultSQLiteFileName)
+            let cold = try SQLiteStore(path: path, limits: SQLiteStore.limits(fileBytes: config.storeBytes, timeToLiveMilliseconds: ttl), loop: loop)
+            cold.onHealthChange = { failing, reason in
+                if failing {
+                    logger.warning("sqlite store failing: serving from memory until it recovers", metadata: ["error": "\(reason)"])
+                } else {
+                    logger.notice("sqlite store recovered")
+                }
+            }
+            logger.info("store: sqlite", metadata: ["entries": "\(cold.statistics.entries)", "bytes": "\(cold.statistics.bytes)"])
+            return TieredStore(hot: hot, cold: cold)
+        case .redis(let host, let port, let database):
+            let options = RedisStore.Options(host: host, port: port, database: database, prefix: config.redisPrefix,
+                                             timeoutMs: UInt64(config.redisTimeoutMs))
+            let cold = RedisStore(options: options, limits: RedisStore.limits(memoryBytes: config.storeBytes, timeToLiveMilliseconds: ttl), loop: loop)
+            cold.onHealthChange = { failing, reason in
+                if failing {
+                    logger.warning("redis store failing: serving from memory, reconnecting", metadata: ["error": "\(reason)"])
+                } else {
+                    logger.notice("redis store reachable again")
+                }
+            }
+            return TieredStore(hot: hot, cold: cold)
+        }
+    }
+}
+
+extension Proxy {
+    /// Writes out what the store still holds (SQLite's pending batch). Call once the loop has
+    /// stopped, before the process exits.
+    public func closeStore() {
+        restorer.store.flush()
+    }
+}

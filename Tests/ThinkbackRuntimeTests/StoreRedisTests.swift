@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+import ThinkbackCore
+@testable import ThinkbackRuntime
+import ThinkbackTestSupport
+
+/// Runs `loop` until `done()` holds (checked every millisecond) or two seconds pass.
+func runLoop(_ loop: EventLoop, until done: @escaping () -> Bool) {
+    let deadline = Date().addingTimeInterval(2)
+    var check: LoopTimer?
+    check = LoopTimer(loop: loop) {
+        if done() || Date() > deadline { loop.stop() } else { check?.arm(milliseconds: 1) }
+    }
+    check?.arm(milliseconds: 0)
+    loop.run()
+    check = nil
+}
+
+/// RedisStore against the shared contract, on a real redis-server. Left out, and why:
+/// - statistics.keys: not tracked (a key is a Redis string of its own, counted nowhere);
+/// - entry bound and the checks that use it (Redis keeps a byte budget only);
+/// - least recently used: Redis evicts the oldest stored first (hits do not write);
+/// - a replaced value stays counted in `entries` until it expires or is evicted;
+/// - removeExpired: Redis expires keys itself (PX); the index is trimmed on inserts.
+final class StoreRedisConformanceTests: XCTestCase {
+    nonisolated(unsafe) private static var server: RedisServer?
+    private var loop: EventLoop!
+    private var conformance: StoreConformance!
+
+    override func setUpWithError() throws {
+        if Self.server == nil { Self.server = try RedisServer() }
+        let port = Self.server!.port
+        loop = try EventLoop()
+        conformance = StoreConformance { [loop] clock, limits in
+            let loop = loop!
+            let store = RedisStore(options: .init(host: "127.0.0.1", port: port, prefix: "conf-\(UUID().uuidString):", timeoutMs: 1000),
+                                   limits: limits, loop: loop, clock: clock)
+            runLoop(loop) { store.isConnected }
+            return StoreUnderTest(store: store, settle: { runLoop(loop) { store.pendingReplies == 0 } })
+        }
+    }
+
+    override class func tearDown() {
+        server?.stop()
+        server = nil
+    }
+
+    func testLookupReturnsWhatWasInserted() { conformance.checkLookupReturnsWhatWasInserted() }
+    func testEmptyReasoningIsAHit() { conformance.checkEmptyReasoningIsAHit() }
+    func testBytesAreCountedOncePerValue() { conformance.checkBytesAreCountedOncePerValue() }
+    func testInsertWithoutKeysStoresNothing() { conformance.checkInsertWithoutKeysStoresNothing() }
+    func testExpiredValueIsAMiss() { conformance.checkExpiredValueIsAMiss() }
+    func testTimeToLiveCountsFromStoredAt() { conformance.checkTimeToLiveCountsFromStoredAt() }
+    func testAlreadyExpiredValueIsNotStored() { conformance.checkAlreadyExpiredValueIsNotStored() }
+    func testByteBound() { conformance.checkByteBound() }
+    func testOversizedValueIsRejected() { conformance.checkOversizedValueIsRejected() }
+    func testTenantsNeverShareEntries() { conformance.checkTenantsNeverShareEntries() }
+    func testLookupNowAgreesWithLookup() { conformance.checkLookupNowAgreesWithLookup() }
+    func testSingleKeyConveniences() { conformance.checkSingleKeyConveniences() }
+}
+
+/// What only the Redis store promises: degrading and recovering, a memory budget.
+final class StoreRedisTests: XCTestCase {
+    private let keys = KeyBuilder(tenant: TenantID(secret: Array("redis".utf8), credential: Array("sk-a".utf8)))
+    private func key(_ n: Int) -> CacheKey { keys.toolCallKey(id: Array("call_\(n)".utf8))! }
+
+    private func lookup(_ loop: EventLoop, _ store: RedisStore, _ key: CacheKey) -> (StoredReasoning?, answered: Bool) {
+        var answer: [StoredReasoning?]?
+        store.lookup([key]) { answer = $0 }
+        runLoop(loop) { answer != nil }
+        return (answer?.first ?? nil, answer != nil)
+    }
+
+    func testUnreachableRedisMissesAtOnceAndRecoversWhenItComesBack() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        var options = RedisStore.Options(host: "127.0.0.1", port: server.port, prefix: "deg:", timeoutMs: 200)
+        options.reconnectMaxMs = 200
+        let store = RedisStore(options: options, limits: StoreLimits(), loop: loop)
+        runLoop(loop) { store.isConnected }
+        let value = StoredReasoning(text: [1, 2, 3], storedAtMilliseconds: SystemStoreClock().nowMilliseconds())
+        store.insert(value, for: [key(1)])
+        runLoop(loop) { store.pendingReplies == 0 }
+        XCTAssertEqual(lookup(loop, store, key(1)).0, value)
+
+        server.kill()
+        runLoop(loop) { !store.isConnected }
+        XCTAssertTrue(store.statistics.degraded)
+        let failuresAtOutage = store.statistics.failures
+        let started = Date()
+        let (missed, answered) = lookup(loop, store, key(1))
+        XCTAssertTrue(answered)
+        XCTAssertNil(missed)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.15, "a lookup during an outage does not wait")
+        store.insert(value, for: [key(2)]) // skipped, counted
+
+        try server.restart()
+        runLoop(loop) { store.isConnected }
+        XCTAssertTrue(store.isConnected, "reconnected by itself")
+        XCTAssertFalse(store.statistics.degraded)
+        XCTAssertGreaterThan(store.statistics.failures, failuresAtOutage)
+        store.insert(value, for: [key(3)])
+        runLoop(loop) { store.pendingReplies == 0 }
+        XCTAssertEqual(lookup(loop, store, key(3)).0, value)
+    }
+
+    func testAFloodStaysWithinTheMemoryBudget() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let baseline = try server.usedMemory()
+        let budget = 8 << 20
+        let loop = try EventLoop()
+        let store = RedisStore(options: .init(host: "127.0.0.1", port: server.port, prefix: "flood:", timeoutMs: 1000),
+                               limits: RedisStore.limits(memoryBytes: budget, timeToLiveMilliseconds: 60_000), loop: loop)
+        runLoop(loop) { store.isConnected }
+        var generator = SeededGenerator(seed: 9)
+        let pool = (0..<(256_000 / 8)).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } }
+        var largest = 0
+        for n in 0..<200 {
+            let size = n % 3 == 0 ? 200_000 : Int.random(in: 100...50_000, using: &generator)
+            let start = Int.random(in: 0...(pool.count - size), using: &generator)
+            store.insert(StoredReasoning(text: Array(pool[start ..< start + size]), storedAtMilliseconds: SystemStoreClock().nowMilliseconds()),
+                         for: [key(n), keys.contentKey(content: [UInt8(n & 0xff), UInt8(n >> 8)], toolCalls: [])!])
+            if n % 10 == 9 {
+                runLoop(loop) { store.pendingReplies == 0 }
+                let used = try server.usedMemory() - baseline
+                largest = max(largest, used)
+                XCTAssertLessThanOrEqual(used, budget, "after \(n + 1) values")
+            }
+        }
+        XCTAssertGreaterThan(store.statistics.evictions, 0)
+        XCTAssertLessThanOrEqual(store.statistics.bytes, budget)
+        print("redis flood: largest used_memory growth \(largest) bytes of a \(budget) budget; \(store.statistics.entries) entries kept")
+    }
+}
