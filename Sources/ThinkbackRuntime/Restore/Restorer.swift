@@ -50,17 +50,30 @@ final class Restorer {
     /// The tenant of a request: a keyed hash of its credential (`Authorization: Bearer K` or
     /// `api-key: K`), or the single tenant. `nil`: no credential, nothing to restore or record.
     func tenant(of request: InboundRequest) -> TenantID? {
-        guard let hasher = tenantHasher else { return .single }
+        guard tenantHasher != nil else { return .single }
         if let auth = request.header("Authorization") {
             var credential = Substring(auth)
             if credential.lowercased().hasPrefix("bearer ") { credential = credential.dropFirst(7) }
             while credential.first == " " { credential = credential.dropFirst() }
-            if !credential.isEmpty { return hasher.tenant(forCredential: Array(credential.utf8)) }
+            if !credential.isEmpty { return tenant(forCredential: Substring(credential)) }
         }
         if let key = request.header("api-key"), !key.isEmpty {
-            return hasher.tenant(forCredential: Array(key.utf8))
+            return tenant(forCredential: Substring(key))
         }
         return nil
+    }
+
+    /// Recently seen credentials and their tenants: the HMAC runs once per client key, not
+    /// once per request. Bounded; emptied when full (keys stay in this process's memory only).
+    private var recentTenants: [Substring: TenantID] = [:]
+
+    private func tenant(forCredential credential: Substring) -> TenantID? {
+        guard let hasher = tenantHasher else { return .single }
+        if let known = recentTenants[credential] { return known }
+        let tenant = hasher.tenant(forCredential: Array(credential.utf8))
+        if recentTenants.count >= 4096 { recentTenants.removeAll(keepingCapacity: true) }
+        recentTenants[credential] = tenant
+        return tenant
     }
 
     /// The policy for one request.
@@ -122,9 +135,12 @@ final class Restorer {
     }
 
     /// Records the final message of each choice of a successful response (product.md §1).
+    /// With `restore = tool-calls` only answers with tool calls can ever be looked up, so plain
+    /// answers are not stored (most answers: a store write saved per request).
     func record(_ choices: [CapturedChoice], tenant: TenantID, nowMs: UInt64) {
         let builder = KeyBuilder(tenant: tenant)
-        for choice in choices {
+        let plainToo = config.effectiveRestoreScope == .all
+        for choice in choices where plainToo || !choice.toolCalls.isEmpty {
             let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: nowMs)
             guard !keys.isEmpty else { continue }
             store.insert(value, for: keys)
