@@ -85,6 +85,20 @@ int cle_transfer_add_header(cle_transfer *t, const char *line) {
     return 0;
 }
 
+int cle_transfer_add_header_kv(cle_transfer *t, const char *name, const char *value) {
+    char stack[512];
+    size_t nl = strlen(name), vl = strlen(value), n = nl + 2 + vl + 1;
+    char *line = n <= sizeof stack ? stack : malloc(n);
+    if (!line) return -1;
+    memcpy(line, name, nl);
+    line[nl] = ':';
+    line[nl + 1] = ' ';
+    memcpy(line + nl + 2, value, vl + 1);
+    int rc = cle_transfer_add_header(t, line);   /* curl copies the line */
+    if (line != stack) free(line);
+    return rc;
+}
+
 int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_URL, o->url);

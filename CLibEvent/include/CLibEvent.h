@@ -171,6 +171,8 @@ cle_transfer *_Nullable cle_transfer_new(cle_loop *loop, const cle_transfer_call
                                          void *_Nullable ctx);
 /// Adds a request header line ("Name: value"). Before cle_transfer_start.
 int cle_transfer_add_header(cle_transfer *t, const char *line);
+/// Adds the request header "name: value" (curl copies it).
+int cle_transfer_add_header_kv(cle_transfer *t, const char *name, const char *value);
 /// Starts the transfer. Returns a CURLMcode/CURLcode (0 on success); on failure the transfer
 /// is freed and no callback fires.
 int cle_transfer_start(cle_transfer *t, const cle_transfer_options *options);

@@ -48,7 +48,7 @@ public enum Route: Equatable, Sendable {
 
     /// The query part of a target including its `?`, or "".
     public static func query(of target: String) -> Substring {
-        guard let q = target.firstIndex(of: "?") else { return "" }
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return "" }
         return target[q...]
     }
 }

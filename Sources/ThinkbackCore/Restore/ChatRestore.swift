@@ -12,13 +12,20 @@ public enum ChatRestore {
     /// Content keys are built only for these (canonical arguments cost a parse).
     public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
                                policy: RestorePolicy, builder: KeyBuilder) -> [Pending] {
+        pending(scan, body: body, scope: policy.scope, builder: builder)
+    }
+
+    /// `pending` for a scope: all it depends on (the rest of the policy is decided later, and
+    /// only for requests that have something to restore).
+    public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
+                               scope: UpstreamPreset.RestoreScope, builder: KeyBuilder) -> [Pending] {
         var out: [Pending] = []
         for (index, message) in scan.messages.enumerated() where message.role == "assistant" {
             let presence = presence(message)
             guard presence.needsRestore else { continue }
             let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
             let hasCalls = !message.toolCalls.isEmpty
-            guard hasCalls || policy.scope == .all else { continue }
+            guard hasCalls || scope == .all else { continue }
             let turn = AssistantTurn(messageIndex: index, reasoning: presence, toolCallIDs: ids,
                                      contentKey: contentKey(message, body: body))
             out.append(Pending(turn: turn, keys: RestorePlanner.keys(for: turn, builder: builder)))

@@ -1,6 +1,9 @@
 import CLibEvent
 import Logging
 import ThinkbackCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One proxied request, from the client's bytes to the provider and back. Loop thread only.
 /// The lifecycle decisions live in `ExchangeStateMachine`; this class carries them out.
@@ -90,13 +93,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         self.tenant = tenant
-        let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, nowMs: proxy.loop.nowMs)
-        self.policy = policy
-        pending = ChatRestore.pending(scanned, body: body, policy: policy, builder: KeyBuilder(tenant: tenant))
+        pending = ChatRestore.pending(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
+                                      builder: KeyBuilder(tenant: tenant))
         guard !pending.isEmpty else {
             apply(machine.handle(.start))
             return
         }
+        let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, nowMs: proxy.loop.nowMs)
+        self.policy = policy
         let keys = pending.flatMap(\.keys)
         restorer.store.lookup(keys) { [self] results in
             guard machine.state == .idle, request.isOpen else { return }
@@ -180,12 +184,36 @@ final class ProxyExchange: UpstreamTransferDelegate {
         guard route == .chatCompletions, let tenant, (200...299).contains(head.status),
               let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
+        // Under restore = tool-calls only answers with tool calls are kept: most answers have
+        // none, and a byte search says so without a parse.
+        if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return }
         guard let response = try? ChatResponseScan(bytes) else {
             proxy.restorer.counters.captureSkipped += 1
             return
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
         proxy.restorer.record(choices, tenant: tenant, nowMs: proxy.loop.nowMs)
+    }
+
+    /// Whether `body` may hold a `"tool_calls": [` member (no false negatives for any JSON a
+    /// provider writes; a false positive only costs the full scan).
+    static func mayHaveToolCalls(_ body: UnsafeRawBufferPointer) -> Bool {
+        guard let base = body.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        let key: StaticString = "tool_calls\""
+        let n = body.count
+        var i = 0
+        while i < n, let q = memchr(base + i, 0x22, n - i) {   // each '"'
+            var j = UnsafeRawPointer(q).assumingMemoryBound(to: UInt8.self) - base + 1
+            i = j
+            guard n - j >= 11, memcmp(base + j, key.utf8Start, 11) == 0 else { continue }
+            j += 11
+            while j < n, base[j] == 0x20 || base[j] == 0x0A || base[j] == 0x0D || base[j] == 0x09 { j += 1 }
+            guard j < n, base[j] == UInt8(ascii: ":") else { continue }
+            j += 1
+            while j < n, base[j] == 0x20 || base[j] == 0x0A || base[j] == 0x0D || base[j] == 0x09 { j += 1 }
+            if j < n, base[j] == UInt8(ascii: "[") { return true }
+        }
+        return false
     }
 
     /// Records a streamed answer that completed normally.
@@ -224,7 +252,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 sse = SSEParser()
                 capture = StreamCapture()
             }
-            request.startStream(status: status, headers: head.forwardableHeaders, slots: proxy.config.streamSlots)
+            request.startStream(status: status, head: head, slots: proxy.config.streamSlots)
         case .startBuffering:
             firstByteTimer?.cancel()
             headMs = proxy.loop.nowMs
@@ -234,7 +262,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             captureBuffered()
             if let buffer {
                 bytesOut = evbuffer_get_length(buffer)
-                request.reply(status: head.status, headers: head.forwardableHeaders, buffer: buffer)
+                request.reply(status: head.status, head: head, buffer: buffer)
             }
             finish()
         case .scheduleRetry(let delay):
@@ -277,7 +305,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
         self.transfer = transfer
         let options = UpstreamTransfer.Options(
             url: config.upstream.baseURL + (route.upstreamPath ?? "") + Route.query(of: request.target),
-            headerLines: forwardedHeaderLines(),
+            headerLines: ["Expect:"],   // no 100-continue round trip; curl sets Host and Content-Length
+            forwardedFrom: request,
             isPost: request.method == "POST",
             connectTimeoutMs: config.connectTimeoutMs,
             lowSpeedSeconds: config.streamIdleTimeoutSeconds,
@@ -292,16 +321,6 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
         firstByteTimer = timer
         timer.arm(milliseconds: UInt64(config.firstByteTimeoutMs))
-    }
-
-    /// The client's end-to-end headers, credentials as sent; curl sets Host and Content-Length.
-    private func forwardedHeaderLines() -> [String] {
-        var lines: [String] = ["Expect:"]   // no 100-continue round trip
-        request.forEachHeader { name, value in
-            let n = String(cString: name)
-            if !HopByHop.isHopByHop(n) { lines.append(n + ": " + String(cString: value)) }
-        }
-        return lines
     }
 
     private func finish() {
@@ -336,7 +355,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     func transferHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard head.feed(line: line) else { return }
-        let retryAfter = head.value("retry-after").flatMap(RetryPolicy.parseRetryAfter)
+        let retryAfter = head.retryAfter.flatMap(RetryPolicy.parseRetryAfter)
         apply(machine.handle(.headComplete(status: head.status, isEventStream: head.isEventStream,
                                            retryAfterMs: retryAfter)))
     }

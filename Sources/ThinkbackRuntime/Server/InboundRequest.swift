@@ -1,4 +1,5 @@
 import CLibEvent
+import ThinkbackCore
 
 /// One inbound request and its reply (a `cle_exchange`). Loop thread only.
 ///
@@ -67,6 +68,28 @@ public final class InboundRequest {
     private func addHeaders(_ headers: [(name: String, value: String)]) {
         guard let x else { return }
         for (name, value) in headers { cle_exchange_add_header(x, name, value) }
+    }
+
+    /// The upstream's end-to-end headers, straight from its head's bytes.
+    private func addHeaders(from head: ResponseHead) {
+        guard let x else { return }
+        head.forEachForwardable { name, value in cle_exchange_add_header(x, name, value) }
+    }
+
+    /// Relays a whole upstream response: its forwardable headers, the body moved out of an
+    /// evbuffer (no copy).
+    public func reply(status: Int, head: ResponseHead, buffer: OpaquePointer) {
+        guard let x else { return }
+        addHeaders(from: head)
+        self.x = nil
+        cle_exchange_reply_buffer(x, Int32(status), buffer)
+        finish()
+    }
+
+    /// Starts relaying an upstream stream with its forwardable headers.
+    public func startStream(status: Int, head: ResponseHead, slots: Int) {
+        addHeaders(from: head)
+        startStream(status: status, headers: [], slots: slots)
     }
 
     /// Starts watching for the client leaving (and for stream drains).

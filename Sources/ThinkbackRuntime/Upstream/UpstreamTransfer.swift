@@ -1,5 +1,8 @@
 import CLibEvent
 import ThinkbackCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Receives the events of one upstream transfer, on the loop thread.
 protocol UpstreamTransferDelegate: AnyObject {
@@ -16,6 +19,8 @@ final class UpstreamTransfer {
     struct Options {
         var url: String
         var headerLines: [String]
+        /// A client request whose end-to-end headers go upstream as sent.
+        var forwardedFrom: InboundRequest?
         var isPost: Bool
         var connectTimeoutMs: Int
         var lowSpeedSeconds: Int
@@ -58,6 +63,13 @@ final class UpstreamTransfer {
             return "cannot create a transfer"
         }
         for line in options.headerLines { _ = cle_transfer_add_header(t, line) }
+        // The client's end-to-end headers, credentials as sent, straight from evhttp's strings.
+        options.forwardedFrom?.forEachHeader { name, value in
+            let n = strlen(name)
+            if !HopByHop.isHopByHop(UnsafeRawBufferPointer(start: name, count: n)) {
+                _ = cle_transfer_add_header_kv(t, name, value)
+            }
+        }
         let rc = options.url.withCString { url -> Int32 in
             var o = cle_transfer_options(
                 url: url,
