@@ -31,20 +31,26 @@ public enum Route: Equatable, Sendable {
 
     /// Matches a request target (path with an optional query) and method.
     public static func match(method: String, target: String) -> Route {
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let route: Route
-        let wanted: String
-        switch path {
-        case "/v1/chat/completions", "/chat/completions": route = .chatCompletions; wanted = "POST"
-        case "/v1/models", "/models": route = .models; wanted = "GET"
-        case "/health": route = .health; wanted = "GET"
-        case "/ready": route = .ready; wanted = "GET"
-        case "/": route = .status; wanted = "GET"
-        default: return .notFound
+        // Byte comparisons: this runs once per request.
+        var target = target
+        let route: Route? = target.withUTF8 { t in
+            let end = t.firstIndex(of: UInt8(ascii: "?")) ?? t.count
+            let path = UnsafeBufferPointer(rebasing: t[0 ..< end])
+            for (spelling, route) in table where path.elementsEqual(spelling) { return route }
+            return nil
         }
+        guard let route else { return .notFound }
+        let wanted = route == .chatCompletions ? "POST" : "GET"
         if method == wanted || (wanted == "GET" && method == "HEAD") { return route }
         return .methodNotAllowed
     }
+
+    private static let spellings: [(String, Route)] = [
+        ("/v1/chat/completions", Route.chatCompletions), ("/chat/completions", Route.chatCompletions),
+        ("/v1/models", Route.models), ("/models", Route.models),
+        ("/health", Route.health), ("/ready", Route.ready), ("/", Route.status),
+    ]
+    private static let table: [([UInt8], Route)] = spellings.map { (Array($0.0.utf8), $0.1) }
 
     /// The query part of a target including its `?`, or "".
     public static func query(of target: String) -> Substring {
