@@ -1,6 +1,7 @@
 // The loop: one event_base, one curl multi handle driven by it (curl's hiperfifo shape:
 // one struct per lifetime — the loop here, a transfer in cle_transfer.c, a socket below).
 #include "cle_internal.h"
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,10 @@ cle_loop *cle_loop_new(void) {
     }
     /* curl runs with CURLOPT_NOSIGNAL; a write to a closed socket must not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    /* Request bodies of hundreds of KB come and go per request: keep glibc from mapping and
+       unmapping (and page-faulting) each one. Memory is kept for reuse instead. */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
     cle_loop *loop = calloc(1, sizeof *loop);
     if (!loop) return NULL;
