@@ -108,9 +108,11 @@ def main():
                f"thinkback {meta['commit']}{' (dirty)' if meta['dirty'] else ''}; `{meta['command']}`, "
                f"{meta['seconds']} s per run after warm-up; restoration {'on' if meta['restoring'] else 'absent in this build'}.")
     out.append("")
-    out.append("| scenario | target | req/s or streams/s | events/s | MB/s in | p50 ms | p99 ms | CPU µs/req | "
-               "÷ direct | ÷ nginx | p99 ÷ nginx | CPU ÷ nginx |")
-    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    main_rows = any(r["scenario"] != "idle" for r in rows)
+    if main_rows:
+        out.append("| scenario | target | req/s or streams/s | events/s | MB/s in | p50 ms | p99 ms | CPU µs/req | "
+                   "÷ direct | ÷ nginx | p99 ÷ nginx | CPU ÷ nginx |")
+        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     budgets, notes = [], []
     for scen in ORDER:
         if scen == "idle":
@@ -135,7 +137,8 @@ def main():
             else:
                 cells += ["", "", "", ""]
             if r.get("errors"):
-                notes.append(f"{scen}/{r['target']}: {r['errors']} errors or non-200 answers")
+                why = (r.get("stderr") or "").strip().replace("\n", "; ")
+                notes.append(f"{scen}/{r['target']}: {r['errors']} errors or non-200 answers" + (f" ({why})" if why else ""))
             rp = r.get("restore_per_request")
             if rp and scen in ("restore", "miss", "big"):
                 notes.append(f"{scen}/{r['target']}: per request {rp['restored']:.1f} restored, {rp['misses']:.1f} misses, "
@@ -171,7 +174,8 @@ def main():
 
     idle = [r for r in rows if r["scenario"] == "idle"]
     if idle:
-        out.append("")
+        if main_rows:
+            out.append("")
         out.append("| idle streams | target | streams open | RSS before MiB | RSS held MiB | KiB per stream | descriptors |")
         out.append("|---|---|--:|--:|--:|--:|--:|")
         for r in idle:
