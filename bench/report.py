@@ -29,6 +29,7 @@ P99_BUDGET = {"small": 1.1}
 EVENTS_BUDGET = 0.95
 FB_P99_SLACK_MS = 0.2
 IDLE_BUDGET_KIB = 16
+NOISY_PCT = 15
 
 
 def derive(r):
@@ -59,6 +60,10 @@ def derive(r):
         return r
     else:
         return r
+    secs = r["wrk"]["duration_s"] if r["kind"] == "wrk" else r["load"]["seconds"]
+    if "other_ticks" in r and secs:
+        # CPU used by processes other than the simulator, proxy and load client: % of one core.
+        r["other_pct"] = max(0.0, r["other_ticks"] * TICK_US / 1e6 / secs * 100)
     if r["target"] != "direct" and units:
         r["cpu_us"] = r["cpu_ticks"] * TICK_US / units
     sa, sb = r.get("status_after"), r.get("status_before")
@@ -111,8 +116,8 @@ def main():
     main_rows = any(r["scenario"] != "idle" for r in rows)
     if main_rows:
         out.append("| scenario | target | req/s or streams/s | events/s | MB/s in | p50 ms | p99 ms | CPU µs/req | "
-                   "÷ direct | ÷ nginx | p99 ÷ nginx | CPU ÷ nginx |")
-        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                   "÷ direct | ÷ nginx | p99 ÷ nginx | CPU ÷ nginx | other load |")
+        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     budgets, notes = [], []
     for scen in ORDER:
         if scen == "idle":
@@ -122,7 +127,7 @@ def main():
             continue
         for r in srows:
             if r.get("todo"):
-                out.append(f"| {scen} | {r['target']} | TODO: {r['todo']} | | | | | | | | | |")
+                out.append(f"| {scen} | {r['target']} | TODO: {r['todo']} | | | | | | | | | | |")
                 continue
             d, n = ref(scen, "direct"), ref(scen, "nginx")
             tb = r["target"].startswith("thinkback")
@@ -136,6 +141,10 @@ def main():
                           fmt(r["cpu_us"] / n["cpu_us"], 2) if n.get("cpu_us") and r.get("cpu_us") else "–"]
             else:
                 cells += ["", "", "", ""]
+            op = r.get("other_pct")
+            cells.append(f"{op:.0f}%" if op is not None else "")
+            if op is not None and op > NOISY_PCT:
+                notes.append(f"{scen}/{r['target']}: other processes used {op:.0f}% of a core during the measurement (noisy)")
             if r.get("errors"):
                 why = (r.get("stderr") or "").strip().replace("\n", "; ")
                 notes.append(f"{scen}/{r['target']}: {r['errors']} errors or non-200 answers" + (f" ({why})" if why else ""))
