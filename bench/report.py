@@ -19,7 +19,7 @@ TITLES = {
     "restore": "restore: 200 KB history, 20 restores, 32 conns",
     "miss": "miss: restore body, empty cache, --miss auto, 32 conns",
     "big": "big: 1 MiB history, 50 restores, 16 conns",
-    "firstbyte": "firstbyte: 16 streams, ~50 events 2 ms apart",
+    "firstbyte": "firstbyte: 32 streams, ~50 events 2 ms apart",
     "stream": "stream: 256 streams, ~50 events 2 ms apart",
     "stream2000": "stream2000: 2,000 streams, ~50 events 2 ms apart",
 }
@@ -164,7 +164,7 @@ def main():
         if not (d and n and t) or t.get("todo"):
             continue
         key = "events_s" if t["kind"] == "stream" else "throughput"
-        # firstbyte is paced (16 streams, 2 ms apart): its throughput is fixed by design.
+        # firstbyte is paced (32 streams, 2 ms apart): its throughput is fixed by design.
         bound = d[key] < 1.3 * n[key] and scen != "firstbyte"
         if bound:
             notes.append(f"{scen}: direct is only {d[key] / n[key]:.2f}× nginx — the simulator and load client's core is "
