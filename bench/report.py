@@ -236,10 +236,12 @@ def plot(rows, png):
     scens = [s for s in ORDER if any(r["scenario"] == s and r.get("percentiles") for r in rows)]
     if not scens:
         return
-    cols = 2
+    cols = 2 if len(scens) > 1 else 1
     nrows = (len(scens) + cols - 1) // cols
-    g = [f"set terminal pngcairo size 1200,{360 * nrows} font ',9'" if has_cairo() else
-         f"set terminal png size 1200,{360 * nrows}",
+    width = 600 * cols
+    g = [f"set terminal pngcairo size {width},{360 * nrows} font ',9'" if has_cairo() else
+         f"set terminal png size {width},{360 * nrows}",
+         "set termoption noenhanced",  # titles hold ~ and _ literally
          f"set output '{png}'", f"set multiplot layout {nrows},{cols}",
          "set logscale x", "set logscale y", "set grid", "set key top left",
          "set xtics ('50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000)",  # labels are formats: %% is %
