@@ -1,7 +1,27 @@
--- wrk script: POST the body in $BENCH_BODY with a bearer key.
+-- wrk script: POST the body in $BENCH_BODY with a bearer key and the headers in
+-- $BENCH_HEADERS ("Name: value|Name: value"); at the end print one line
+--   BENCH {json}
+-- with requests, duration, errors and latency percentiles in ms (for bench/run).
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer bench-key"
+for h in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^|]+") do
+  local name, value = string.match(h, "^%s*([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local p = {}
+  for _, q in ipairs({10, 25, 50, 75, 90, 95, 99, 99.9}) do
+    p[#p + 1] = string.format('"p%s":%.3f', tostring(q), latency:percentile(q) / 1000)
+  end
+  p[#p + 1] = string.format('"max":%.3f', latency.max / 1000)
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_s":%.3f,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"lat_ms":{%s}}\n',
+    summary.requests, summary.duration / 1e6, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    table.concat(p, ",")))
+end
