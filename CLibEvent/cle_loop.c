@@ -106,6 +106,9 @@ cle_loop *cle_loop_new(void) {
     curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
     curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
     curl_multi_setopt(loop->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    /* The default cache follows the number of transfers in flight and shrinks when they
+       finish, closing pooled upstream connections under steady load: keep plenty. */
+    curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, 4096L);
     return loop;
 }
 

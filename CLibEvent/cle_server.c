@@ -150,17 +150,7 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     char *host = NULL;
     ev_uint16_t port = 0;
-    if (evcon) {
-        evhttp_connection_get_peer(evcon, &host, &port);
-        /* SSE events are small writes: without TCP_NODELAY, Nagle holds them for the
-           client's delayed ACK (40 ms). Once per request is cheap. */
-        struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-        evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-        if (fd >= 0) {
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
-    }
+    if (evcon) evhttp_connection_get_peer(evcon, &host, &port);
     if (host) snprintf(x->peer, sizeof x->peer, "%s:%u", host, (unsigned)port);
     s->handler(x, s->ctx);
 }
@@ -192,6 +182,10 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     struct sockaddr_storage ss;
     ev_socklen_t sl = sizeof ss;
     evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
+    /* SSE events are small writes: without TCP_NODELAY, Nagle holds them for the client's
+       delayed ACK (40 ms). Linux hands the option down to every accepted socket. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET) s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
         else if (ss.ss_family == AF_INET6) s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
