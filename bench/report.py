@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
-ORDER = ["small", "restore", "miss", "big", "firstbyte", "stream", "stream2000", "idle"]
+ORDER = ["small", "restore", "miss", "stores", "big", "firstbyte", "stream", "stream2000", "idle"]
 TITLES = {
     "small": "small: ~1 KB non-stream, 64 conns",
     "restore": "restore: 200 KB history, 20 restores, 32 conns",
@@ -111,7 +111,8 @@ def main():
         k = (r["scenario"], r["target"])
         if k not in best or r.get("other_pct", 0) < best[k].get("other_pct", 0):
             best[k] = r
-    rank = {"direct": 0, "nginx": 1, "thinkback": 2, "thinkback-miss": 3}
+    rank = {"direct": 0, "nginx": 1, "thinkback": 2, "thinkback-miss": 3,
+            "thinkback-memory": 4, "thinkback-sqlite": 5, "thinkback-redis": 6}
     rows = sorted((r for r in runs if best[(r["scenario"], r["target"])] is r),
                   key=lambda r: (ORDER.index(r["scenario"]) if r["scenario"] in ORDER else 99, rank.get(r["target"], 9)))
     by = {(r["scenario"], r["target"]): r for r in rows}
@@ -144,7 +145,7 @@ def main():
             d, n = ref(scen, "direct"), ref(scen, "nginx")
             tb = r["target"].startswith("thinkback")
             cells = [scen, r["target"], fmt(r["throughput"], 0), fmt(r.get("events_s"), 0),
-                     fmt(r["mb_s"], 0) if r["kind"] == "wrk" and scen in ("restore", "miss", "big") else "",
+                     fmt(r["mb_s"], 0) if r["kind"] == "wrk" and scen in ("restore", "miss", "stores", "big") else "",
                      fmt(r["p50"], 3), fmt(r["p99"], 3), fmt(r.get("cpu_us"), 1),
                      f"{r['proxy_core_pct']:.0f}%" if r.get("proxy_core_pct") is not None else ""]
             if tb and d and n:
@@ -162,10 +163,18 @@ def main():
                 why = (r.get("stderr") or "").strip().replace("\n", "; ")
                 notes.append(f"{scen}/{r['target']}: {r['errors']} errors or non-200 answers" + (f" ({why})" if why else ""))
             rp = r.get("restore_per_request")
-            if rp and scen in ("restore", "miss", "big"):
+            if rp and scen in ("restore", "miss", "stores", "big"):
                 notes.append(f"{scen}/{r['target']}: per request {rp['restored']:.1f} restored, {rp['misses']:.1f} misses, "
                              f"{rp['placeholder']:.1f} placeholders, {rp['auto_retries']:.2f} auto retries")
             out.append("| " + " | ".join(cells) + " |")
+        if scen == "stores":
+            base = by.get(("stores", "thinkback-memory"))
+            for other in ("sqlite", "redis"):
+                o = by.get(("stores", f"thinkback-{other}"))
+                if base and o and base["throughput"] and base.get("cpu_us") and o.get("cpu_us"):
+                    notes.append(f"stores: {other} ÷ memory: req/s {o['throughput'] / base['throughput']:.2f}×, "
+                                 f"CPU/req {o['cpu_us'] / base['cpu_us']:.2f}× (restore scenario, same run)")
+            continue
         d, n, t = ref(scen, "direct"), ref(scen, "nginx"), by.get((scen, "thinkback")) or by.get((scen, "thinkback-miss"))
         if not (d and n and t) or t.get("todo"):
             continue
