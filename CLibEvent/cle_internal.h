@@ -4,6 +4,8 @@
 
 typedef struct cle_transfer cle_transfer;
 
+enum { CLE_URL_CACHE = 16 };
+
 struct cle_loop {
     struct event_base *base;
     CURLM *multi;
@@ -13,6 +15,12 @@ struct cle_loop {
     cle_transfer *reap;             /* transfers aborted inside a curl callback */
     cle_transfer *pool;             /* finished transfers whose easy handles can be reused */
     int pool_size;
+    int no_proxy_env;               /* no *_proxy variable set: tell curl, which looks per transfer */
+    struct cle_parsed_url {         /* upstream URLs parsed once (CURLOPT_CURLU), by text */
+        char *text;
+        CURLU *handle;
+    } urls[CLE_URL_CACHE];
+    int nurls;
 };
 
 /* Retires finished transfers and frees aborted ones: after every curl call. */

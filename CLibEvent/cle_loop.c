@@ -92,6 +92,15 @@ cle_loop *cle_loop_new(void) {
 
     cle_loop *loop = calloc(1, sizeof *loop);
     if (!loop) return NULL;
+    /* curl reads the proxy variables with getenv on every transfer. The environment does not
+       change under a running process: look once, and when none is set say so to curl. */
+    static const char *const proxy_vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY",
+                                              "all_proxy", "ALL_PROXY" };
+    loop->no_proxy_env = 1;
+    for (size_t i = 0; i < sizeof proxy_vars / sizeof *proxy_vars; i++) {
+        const char *v = getenv(proxy_vars[i]);
+        if (v && *v) loop->no_proxy_env = 0;
+    }
     struct event_config *cfg = event_config_new();
     if (!cfg) { free(loop); return NULL; }
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
@@ -118,6 +127,10 @@ void cle_loop_break(cle_loop *loop) { event_base_loopbreak(loop->base); }
 
 void cle_loop_free(cle_loop *loop) {
     cle_loop_drain_pool(loop);
+    for (int i = 0; i < loop->nurls; i++) {
+        curl_url_cleanup(loop->urls[i].handle);
+        free(loop->urls[i].text);
+    }
     if (loop->curl_timer) event_free(loop->curl_timer);
     if (loop->multi) curl_multi_cleanup(loop->multi);
     if (loop->base) event_base_free(loop->base);

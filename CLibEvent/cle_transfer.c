@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CLE_POOL_MAX = 256 };
+enum { CLE_POOL_MAX = 256, CLE_UPLOAD_BUFFER_DEFAULT = 64 * 1024, CLE_UPLOAD_BUFFER_MAX = 1024 * 1024 };
 
 struct cle_transfer {
     cle_loop *loop;
@@ -99,9 +99,31 @@ int cle_transfer_add_header_kv(cle_transfer *t, const char *name, const char *va
     return rc;
 }
 
+/* A parsed URL handle for `url`, made once per distinct URL (a proxy talks to a handful), or
+   NULL when the cache is full or curl cannot parse it (then CURLOPT_URL reports the error). */
+static CURLU *parsed_url(cle_loop *loop, const char *url) {
+    for (int i = 0; i < loop->nurls; i++)
+        if (strcmp(loop->urls[i].text, url) == 0) return loop->urls[i].handle;
+    if (loop->nurls == CLE_URL_CACHE) return NULL;
+    CURLU *h = curl_url();
+    char *text = strdup(url);
+    if (!h || !text || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        if (h) curl_url_cleanup(h);
+        free(text);
+        return NULL;
+    }
+    loop->urls[loop->nurls].text = text;
+    loop->urls[loop->nurls].handle = h;
+    loop->nurls++;
+    return h;
+}
+
 int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
     CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, o->url);
+    /* curl parses CURLOPT_URL on every transfer; a pre-parsed handle is only copied. */
+    CURLU *u = parsed_url(t->loop, o->url);
+    if (u) curl_easy_setopt(e, CURLOPT_CURLU, u);
+    else curl_easy_setopt(e, CURLOPT_URL, o->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
@@ -109,10 +131,19 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t->loop->no_proxy_env) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");     /* what curl would conclude, without getenv */
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
     if (o->is_post) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body ? (const char *)o->body : "");
+        /* Bodies past 64 KiB go out through curl's upload buffer, 64 KiB per loop pass by
+           default: a 200 KB history took four passes. Size it to the body (curl caps it). */
+        if (o->body_len > CLE_UPLOAD_BUFFER_DEFAULT)
+            curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE,
+                             (long)(o->body_len < CLE_UPLOAD_BUFFER_MAX ? o->body_len : CLE_UPLOAD_BUFFER_MAX));
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
