@@ -81,6 +81,21 @@ final class CacheKeyTests: XCTestCase {
         XCTAssertEqual(raw, key)
     }
 
+    func testRunByRunHashingMatchesHashOfNormalisedCopy() {
+        // Runs of kept bytes of every length, split across SHA-256 block boundaries.
+        let ids = ["", "_", "a", "_a_", "a_b", "call_0_abcdef0123456789", "__x__y__", "北a京b",
+                   String(repeating: "ab_", count: 40), String(repeating: "x", count: 64) + "_" + String(repeating: "y", count: 63),
+                   "-" + String(repeating: "z", count: 130) + "-"]
+        for id in ids {
+            let normalized = KeyBuilder.normalizedToolCallID(Array(id.utf8))
+            let expected = normalized.isEmpty ? nil : SHA256.hash(normalized)
+            XCTAssertEqual(toolKey(id)?.digest, expected, id)
+            XCTAssertEqual(Array(id.utf8).withUnsafeBytes { KeyBuilder(tenant: alice).toolCallKey(id: $0) }?.digest, expected, id)
+            // A non-contiguous collection takes the copying path.
+            XCTAssertEqual(KeyBuilder(tenant: alice).toolCallKey(id: id.utf8.lazy.map { $0 })?.digest, expected, id)
+        }
+    }
+
     func testSameIdUnderTwoTenantsGivesDifferentKeys() {
         XCTAssertNotEqual(toolKey("call_1", tenant: alice), toolKey("call_1", tenant: bob))
         XCTAssertEqual(Set([toolKey("call_1", tenant: alice), toolKey("call_1", tenant: bob)]).count, 2)

@@ -118,6 +118,15 @@ final class ChatRequestScanTests: XCTestCase {
         // message 7 is empty (inserted without comma).
         let targets = [2, 3, 6, 7]
         let edits = targets.map { scan.messages[$0].reasoningEdit(encodedValue: encoded) }
+        // Encoding straight into the edit gives the same bytes, whatever the text (also
+        // ill-formed UTF-8, which becomes U+FFFD either way).
+        for text in [utf8(reasoning), [], [0xFF, 0x22, 0x0A, 0xE4, 0xB8]] {
+            let encodedText = JSONStringEncoder.encode(text)
+            for k in targets {
+                XCTAssertEqual(text.withUnsafeBytes { scan.messages[k].reasoningEdit(encoding: $0) },
+                               scan.messages[k].reasoningEdit(encodedValue: encodedText), "message \(k)")
+            }
+        }
         let out = try JSONSplicer.apply(edits, to: body)
 
         // Foundation reads the injected value back exactly.

@@ -32,6 +32,27 @@ final class JSONCanonicalTests: XCTestCase {
         XCTAssertEqual(canonical(#"{"a":{"c":1,"b":2},"\u0000":0}"#), #"{"\u0000":0,"a":{"b":2,"c":1}}"#)
     }
 
+    func testNestedObjectsReorderIndependently() {
+        XCTAssertEqual(canonical(#"{"a":{"y":1,"x":2},"b":{"d":1,"c":2}}"#), #"{"a":{"x":2,"y":1},"b":{"c":2,"d":1}}"#)
+        XCTAssertEqual(canonical(#"{"b":{"z":1,"y":2,"z":3},"a":0}"#), #"{"a":0,"b":{"y":2,"z":3}}"#)
+        XCTAssertEqual(canonical(#"[{"b":1,"a":2},{"a":1,"b":2},{"b":[{"d":1,"c":0}]}]"#),
+                       #"[{"a":2,"b":1},{"a":1,"b":2},{"b":[{"c":0,"d":1}]}]"#)
+        // Duplicates are found whatever their spelling, also when the keys look sorted.
+        XCTAssertEqual(canonical(#"{"a":1,"\u0061":2}"#), #"{"a":2}"#)
+        XCTAssertEqual(canonical(#"{"a":1,"a":2,"b":3}"#), #"{"a":2,"b":3}"#)
+        XCTAssertEqual(canonical(#"{"\u0062":1,"a":2}"#), #"{"a":2,"b":1}"#)
+    }
+
+    func testTooDeepOrInvalidInsideIsKeptRaw() {
+        let tooDeep = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
+        XCTAssertEqual(canonical(tooDeep), tooDeep)
+        let limit = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        XCTAssertEqual(canonical(limit), limit)
+        for raw in [#"{"b":1,"a":"\x"}"#, #"{"b":{"d":1,"c":2},"a":tru}"#, #"[1,2] [3]"#, "{\"a\":\"\u{1}\"}"] {
+            XCTAssertEqual(canonical(raw), raw)
+        }
+    }
+
     func testDifferentValuesGiveDifferentForms() {
         let distinct = [#"{"a":1}"#, #"{"a":1.0}"#, #"{"a":"1"}"#, #"{"b":1}"#, #"{"a":[1]}"#, #"{"a":null}"#,
                         #"{"a":true}"#, #"{"a":"北"}"#, #"{"a":"北 "}"#, #"[1,2]"#, #"[2,1]"#, "{}", "[]", #""""#]

@@ -12,16 +12,36 @@ public struct KeyBuilder: Sendable {
     /// The key of a tool-call id, or nil if the id normalises to nothing (it would collide
     /// with every other such id).
     public func toolCallKey(id: UnsafeRawBufferPointer) -> CacheKey? {
-        let normalized = Self.normalizedToolCallID(id)
-        guard !normalized.isEmpty else { return nil }
-        return CacheKey(tenant: tenant, kind: .toolCall, digest: SHA256.hash(normalized))
+        guard let digest = Self.normalizedToolCallIDDigest(id) else { return nil }
+        return CacheKey(tenant: tenant, kind: .toolCall, digest: digest)
     }
 
     /// The key of a tool-call id, or nil if the id normalises to nothing.
     public func toolCallKey(id: some Collection<UInt8>) -> CacheKey? {
-        let normalized = Self.normalizedToolCallID(id)
-        guard !normalized.isEmpty else { return nil }
-        return CacheKey(tenant: tenant, kind: .toolCall, digest: SHA256.hash(normalized))
+        let digest = id.withContiguousStorageIfAvailable { Self.normalizedToolCallIDDigest(UnsafeRawBufferPointer($0)) }
+            ?? Array(id).withUnsafeBytes { Self.normalizedToolCallIDDigest($0) }
+        guard let digest else { return nil }
+        return CacheKey(tenant: tenant, kind: .toolCall, digest: digest)
+    }
+
+    /// SHA-256 of `normalizedToolCallID(id)`, hashed run by run without building the
+    /// normalised copy; nil if it is empty.
+    static func normalizedToolCallIDDigest(_ id: UnsafeRawBufferPointer) -> SHA256Digest? {
+        var sha = SHA256()
+        var kept = 0
+        var runStart = 0
+        for i in 0 ..< id.count where !isASCIIAlphanumeric(id[i]) {
+            if runStart < i {
+                sha.update(UnsafeRawBufferPointer(rebasing: id[runStart ..< i]))
+                kept += i - runStart
+            }
+            runStart = i + 1
+        }
+        if runStart < id.count {
+            sha.update(UnsafeRawBufferPointer(rebasing: id[runStart...]))
+            kept += id.count - runStart
+        }
+        return kept == 0 ? nil : sha.finalize()
     }
 
     /// The content key finished from `hasher`, or nil if the message has nothing to key

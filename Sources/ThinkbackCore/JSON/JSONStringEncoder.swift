@@ -96,7 +96,20 @@ public enum JSONStringEncoder {
         var runStart = 0
         var i = 0
         while i < end {
-            // Eight plain ASCII bytes at a time (no quote, backslash, control or high byte).
+            // Sixteen bytes at a time, straight to the first that is not plain ASCII (a
+            // quote, backslash, control or high byte), then eight.
+            while i + 16 <= end {
+                let (low, high) = JSONReader.specialBytes(UnsafeRawPointer(base + i))
+                if low != 0 {
+                    i += low.trailingZeroBitCount >> 3
+                    break
+                }
+                if high != 0 {
+                    i += 8 + high.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 16
+            }
             while i + 8 <= end {
                 let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                 if needsAttention(w) { break }

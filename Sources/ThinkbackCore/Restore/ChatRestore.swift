@@ -48,7 +48,7 @@ public enum ChatRestore {
         var hasher = ContentKeyHasher(content: message.normalizedContent(in: body))
         for call in message.toolCalls {
             let arguments = call.argumentsText(in: body) ?? []
-            hasher.addToolCall(name: Array((call.name ?? "").utf8), arguments: JSONCanonical.canonicalArguments(arguments))
+            hasher.addToolCall(name: (call.name ?? "").utf8, arguments: JSONCanonical.canonicalArguments(arguments))
         }
         return hasher
     }
@@ -57,7 +57,7 @@ public enum ChatRestore {
     public static func contentKey(_ choice: CapturedChoice) -> ContentKeyHasher {
         var hasher = ContentKeyHasher(content: choice.content)
         for call in choice.toolCalls {
-            hasher.addToolCall(name: Array(call.name.utf8), arguments: JSONCanonical.canonicalArguments(call.arguments))
+            hasher.addToolCall(name: call.name.utf8, arguments: JSONCanonical.canonicalArguments(call.arguments))
         }
         return hasher
     }
@@ -87,9 +87,9 @@ public enum ChatRestore {
             case .untouched:
                 break
             case .restore(let value, _):
-                result.edits.append(scan.messages[p.turn.messageIndex].reasoningEdit(encodedValue: JSONStringEncoder.encode(value.text)))
+                result.edits.append(value.text.withUnsafeBytes { scan.messages[p.turn.messageIndex].reasoningEdit(encoding: $0) })
             case .placeholder:
-                result.edits.append(scan.messages[p.turn.messageIndex].reasoningEdit(encodedValue: JSONStringEncoder.encode(policy.placeholder)))
+                result.edits.append(policy.placeholder.withUnsafeBytes { scan.messages[p.turn.messageIndex].reasoningEdit(encoding: $0) })
             case .reject:
                 if result.rejectedMessageIndex == nil { result.rejectedMessageIndex = p.turn.messageIndex }
             case .strip, .textualize:

@@ -69,6 +69,23 @@ public struct ChatRequestMessage: Sendable {
         return .insert(bytes, at: closingBraceOffset)
     }
 
+    /// `reasoningEdit(encodedValue:)` with `text` (UTF-8) encoded as a JSON string straight
+    /// into the edit's bytes: one allocation, no intermediate literal.
+    public func reasoningEdit(encoding text: UnsafeRawBufferPointer) -> JSONEdit {
+        if reasoning.isPresent { return .replace(reasoning.valueRange, with: JSONStringEncoder.encode(text)) }
+        let key: StaticString = "\"reasoning_content\":"
+        let comma = memberCount > 0 ? 1 : 0
+        let count = comma + key.utf8CodeUnitCount + JSONStringEncoder.encodedCount(text)
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let base = buffer.baseAddress!
+            if comma == 1 { base[0] = UInt8(ascii: ",") }
+            (base + comma).initialize(from: key.utf8Start, count: key.utf8CodeUnitCount)
+            let written = JSONStringEncoder.write(text, to: base + comma + key.utf8CodeUnitCount)
+            initialized = comma + key.utf8CodeUnitCount + written
+        }
+        return .insert(bytes, at: closingBraceOffset)
+    }
+
     /// The normalised content text used in content keys: the string, or the `text` members
     /// of the array's parts concatenated, trimmed of whitespace; empty for anything else.
     public func normalizedContent(in body: UnsafeRawBufferPointer) -> [UInt8] {
