@@ -13,11 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // C glue: evhttp server, curl_multi <-> libevent, typed curl setters, hiredis on the loop. No product logic.
+        // C glue: evhttp server, curl_multi <-> libevent, typed curl setters, hiredis on the loop,
+        // libcrypto's SHA-256 block function. No product logic.
         .target(
             name: "CLibEvent",
             path: "CLibEvent",
-            linkerSettings: [.linkedLibrary("event"), .linkedLibrary("curl"), .linkedLibrary("hiredis")]
+            linkerSettings: [.linkedLibrary("event"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto")]
         ),
         // SQLite's C API (system library, pkg-config sqlite3): the default store.
         .systemLibrary(name: "CSQLite", path: "CSQLite", pkgConfig: "sqlite3"),

@@ -188,6 +188,11 @@ void cle_transfer_abort(cle_transfer *t);
 /// Text for a CURLcode.
 const char *cle_curl_strerror(int code);
 
+// MARK: - SHA-256 blocks (libcrypto, which libcurl already loads; it uses the CPU's SHA extensions)
+
+/// Runs SHA-256's compression function over `blocks` 64-byte blocks: `h` is the state h0…h7.
+void cle_sha256_blocks(uint32_t *_Nullable h, const void *_Nullable data, long blocks);
+
 // MARK: - Redis (hiredis async on the loop's event_base: the shared store)
 
 typedef struct cle_redis cle_redis;

@@ -12,8 +12,23 @@ extension SHA256 {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
+    /// A block function that does what `portableCompress` does, faster on this machine: the
+    /// state as eight words (h0…h7), the blocks, their count. The runtime installs OpenSSL's
+    /// (which uses the CPU's SHA extensions) once at startup, before any hashing; nil keeps
+    /// the portable Swift one.
+    public typealias BlockFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeRawPointer?, Int) -> Void
+    nonisolated(unsafe) public static var blockFunction: BlockFunction?
+
     /// Runs the compression function over `blockCount` consecutive 64-byte blocks at `input`.
     static func compress(_ state: inout State, _ input: UnsafeRawPointer, blockCount: Int) {
+        guard let fast = blockFunction else { return portableCompress(&state, input, blockCount: blockCount) }
+        var words = (state.h0, state.h1, state.h2, state.h3, state.h4, state.h5, state.h6, state.h7)
+        withUnsafeMutableBytes(of: &words) { fast($0.baseAddress!.assumingMemoryBound(to: UInt32.self), input, blockCount) }
+        state = State(h0: words.0, h1: words.1, h2: words.2, h3: words.3, h4: words.4, h5: words.5, h6: words.6, h7: words.7)
+    }
+
+    /// FIPS 180-4 §6.2.2 in Swift.
+    static func portableCompress(_ state: inout State, _ input: UnsafeRawPointer, blockCount: Int) {
         roundConstants.withUnsafeBufferPointer { k in
             // The message schedule lives on the stack, once per call rather than per block.
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
