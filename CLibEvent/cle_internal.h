@@ -21,12 +21,16 @@ struct cle_loop {
         CURLU *handle;
     } urls[CLE_URL_CACHE];
     int nurls;
+    struct cle_sock **parked;       /* by fd: pooled upstream sockets whose event stays registered */
+    int parked_cap;
 };
 
 /* Retires finished transfers and frees aborted ones: after every curl call. */
 void cle_loop_after_curl(cle_loop *loop);
 /* Frees a transfer or returns its easy handle to the loop's pool. */
 void cle_transfer_release(cle_transfer *t);
+/* CURLOPT_CLOSESOCKETFUNCTION: forgets a parked socket's event, then closes the socket. */
+int cle_loop_close_socket(void *loop, curl_socket_t fd);
 /* Frees the pooled easy handles. */
 void cle_loop_drain_pool(cle_loop *loop);
 

@@ -5,15 +5,34 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* One curl socket: one persistent event, changed only when curl's wanted events change. */
+/* One curl socket: one persistent event, changed only when curl's wanted events change. When a
+   transfer ends its connection goes back to curl's pool and curl stops watching the socket;
+   the event is parked instead of deleted (registered for reading, which a healthy idle
+   connection never is), and the next transfer on that connection finds it by descriptor: no
+   epoll_ctl pair per request. A parked socket that turns readable (the upstream closed it) or
+   that curl closes loses its event. */
 typedef struct cle_sock {
     struct event *ev;
     short kind;
+    unsigned parked : 1;
 } cle_sock;
+
+static const short PARKED_KIND = EV_READ | EV_PERSIST;
+
+static void sock_free(cle_loop *loop, curl_socket_t s, cle_sock *sk) {
+    if (sk->parked && s >= 0 && s < loop->parked_cap && loop->parked[s] == sk) loop->parked[s] = NULL;
+    event_free(sk->ev);
+    free(sk);
+}
 
 static void sock_event_cb(evutil_socket_t fd, short what, void *arg) {
     cle_loop *loop = arg;
+    if (fd >= 0 && fd < loop->parked_cap && loop->parked[fd]) {
+        sock_free(loop, fd, loop->parked[fd]);   /* curl notices the dead connection on reuse */
+        return;
+    }
     int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
     loop->in_curl++;
     curl_multi_socket_action(loop->multi, fd, action, &loop->running);
@@ -21,19 +40,57 @@ static void sock_event_cb(evutil_socket_t fd, short what, void *arg) {
     cle_loop_after_curl(loop);
 }
 
+static void sock_set_kind(cle_loop *loop, curl_socket_t s, cle_sock *sk, short kind) {
+    if (sk->kind == kind) return;
+    event_del(sk->ev);
+    event_assign(sk->ev, loop->base, s, kind, sock_event_cb, loop);
+    sk->kind = kind;
+    event_add(sk->ev, NULL);
+}
+
+static void sock_park(cle_loop *loop, curl_socket_t s, cle_sock *sk) {
+    if (s >= loop->parked_cap) {
+        int cap = loop->parked_cap ? loop->parked_cap : 256;
+        while (cap <= s) cap *= 2;
+        cle_sock **grown = realloc(loop->parked, (size_t)cap * sizeof *grown);
+        if (!grown) { sock_free(loop, s, sk); return; }
+        memset(grown + loop->parked_cap, 0, (size_t)(cap - loop->parked_cap) * sizeof *grown);
+        loop->parked = grown;
+        loop->parked_cap = cap;
+    }
+    if (loop->parked[s]) sock_free(loop, s, loop->parked[s]);   /* stale: its socket was reused */
+    sock_set_kind(loop, s, sk, PARKED_KIND);
+    sk->parked = 1;
+    loop->parked[s] = sk;
+}
+
+int cle_loop_close_socket(void *arg, curl_socket_t fd) {
+    cle_loop *loop = arg;
+    if (fd >= 0 && fd < loop->parked_cap && loop->parked[fd]) sock_free(loop, fd, loop->parked[fd]);
+    return close(fd);
+}
+
 /* CURLMOPT_SOCKETFUNCTION */
 static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
-    (void)easy;
     cle_loop *loop = userp;
     cle_sock *sk = socketp;
     if (what == CURL_POLL_REMOVE) {
-        if (sk) {
-            event_free(sk->ev);
-            free(sk);
-        }
+        if (!sk) return 0;
+        /* Only a connection's own socket goes back to the pool with it: curl closes others
+           (a resolver's wake-up pair) without the close callback, so they are never parked. */
+        curl_socket_t active = CURL_SOCKET_BAD;
+        if (easy) curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &active);
+        if (active == s) sock_park(loop, s, sk);
+        else sock_free(loop, s, sk);
         return 0;
     }
     short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+    if (!sk && s >= 0 && s < loop->parked_cap && loop->parked[s]) {
+        sk = loop->parked[s];
+        loop->parked[s] = NULL;
+        sk->parked = 0;
+        curl_multi_assign(loop->multi, s, sk);
+    }
     if (!sk) {
         sk = calloc(1, sizeof *sk);
         if (!sk) return -1;
@@ -42,11 +99,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, vo
         sk->kind = kind;
         event_add(sk->ev, NULL);
         curl_multi_assign(loop->multi, s, sk);
-    } else if (sk->kind != kind) {
-        event_del(sk->ev);
-        event_assign(sk->ev, loop->base, s, kind, sock_event_cb, loop);
-        sk->kind = kind;
-        event_add(sk->ev, NULL);
+    } else {
+        sock_set_kind(loop, s, sk, kind);
     }
     return 0;
 }
@@ -132,7 +186,10 @@ void cle_loop_free(cle_loop *loop) {
         free(loop->urls[i].text);
     }
     if (loop->curl_timer) event_free(loop->curl_timer);
-    if (loop->multi) curl_multi_cleanup(loop->multi);
+    if (loop->multi) curl_multi_cleanup(loop->multi);   /* closes pooled sockets, unparking them */
+    for (int fd = 0; fd < loop->parked_cap; fd++)
+        if (loop->parked[fd]) sock_free(loop, fd, loop->parked[fd]);
+    free(loop->parked);
     if (loop->base) event_base_free(loop->base);
     free(loop);
 }

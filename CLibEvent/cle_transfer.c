@@ -131,6 +131,8 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, cle_loop_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, t->loop);
     if (t->loop->no_proxy_env) {
         curl_easy_setopt(e, CURLOPT_PROXY, "");     /* what curl would conclude, without getenv */
         curl_easy_setopt(e, CURLOPT_NOPROXY, "");
