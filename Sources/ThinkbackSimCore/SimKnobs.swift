@@ -16,6 +16,8 @@
 /// Faults:
 /// - `x-sim-drop-after: N` — close the connection after N events (N = 0: after the headers).
 /// - `x-sim-stall-after: N` — after N events, send nothing more and keep the connection open.
+/// - `x-sim-hold-end-ms: N` — after the last event (`[DONE]`), wait N ms before ending the
+///   response (the terminating chunk).
 /// - `x-sim-status: S` — answer status S (400–599, e.g. 503 or 429) with an error body
 ///   instead of a model answer (before any validation or ledger work).
 /// - `x-sim-retry-after: N` — with `x-sim-status`, add `Retry-After: N`.
@@ -55,6 +57,8 @@ public struct SimKnobs: Sendable, Equatable {
     public var dropAfterEvents: Int?
     /// `x-sim-stall-after`: go silent after this many events.
     public var stallAfterEvents: Int?
+    /// `x-sim-hold-end-ms`: wait this long after the last event before ending the response.
+    public var holdEndMs: Int = 0
     /// `x-sim-status`: answer this status with an error body instead of a model answer.
     public var status: Int?
     /// `x-sim-retry-after`: the `Retry-After` value sent with `status`.
@@ -144,6 +148,7 @@ public struct SimKnobs: Sendable, Equatable {
             case "x-sim-reasoning-length": k.reasoningLength = try int(0...10_000_000)
             case "x-sim-drop-after": k.dropAfterEvents = try int(0...Int.max)
             case "x-sim-stall-after": k.stallAfterEvents = try int(0...Int.max)
+            case "x-sim-hold-end-ms": k.holdEndMs = try int(0...600_000)
             case "x-sim-status": k.status = try int(400...599)
             case "x-sim-retry-after":
                 guard Int(value).map({ $0 >= 0 }) == true else { throw bad() }
@@ -204,7 +209,7 @@ public struct SimKnobs: Sendable, Equatable {
     public var plan: SimStreamPlan {
         SimStreamPlan(
             firstByteDelayMs: firstByteDelayMs, eventIntervalMs: eventIntervalMs,
-            dropAfterEvents: dropAfterEvents, stallAfterEvents: stallAfterEvents)
+            dropAfterEvents: dropAfterEvents, stallAfterEvents: stallAfterEvents, holdEndMs: holdEndMs)
     }
 }
 

@@ -50,20 +50,23 @@ public struct SimStreamPlan: Sendable, Equatable {
     /// After sending this many events, send nothing more but keep the connection open until
     /// the client goes away.
     public var stallAfterEvents: Int?
+    /// After the last event, wait this long before ending the response.
+    public var holdEndMs: Int
 
     /// A plan; all knobs off by default.
     public init(
         firstByteDelayMs: Int = 0, eventIntervalMs: Double = 0,
-        dropAfterEvents: Int? = nil, stallAfterEvents: Int? = nil
+        dropAfterEvents: Int? = nil, stallAfterEvents: Int? = nil, holdEndMs: Int = 0
     ) {
         self.firstByteDelayMs = firstByteDelayMs
         self.eventIntervalMs = eventIntervalMs
         self.dropAfterEvents = dropAfterEvents
         self.stallAfterEvents = stallAfterEvents
+        self.holdEndMs = holdEndMs
     }
 
     /// Whether the plan asks for anything but immediate delivery.
     public var isTrivial: Bool {
-        firstByteDelayMs == 0 && eventIntervalMs == 0 && dropAfterEvents == nil && stallAfterEvents == nil
+        firstByteDelayMs == 0 && eventIntervalMs == 0 && dropAfterEvents == nil && stallAfterEvents == nil && holdEndMs == 0
     }
 }

@@ -83,6 +83,7 @@ final class StreamPlayer {
     var next = 0
     var timer: LoopTimer?
     var done = false
+    var heldEnd = false
     /// The head waits for the first-byte delay, so a silent upstream is silent on the wire too.
     var head: (status: Int, headers: [(name: String, value: String)])?
 
@@ -130,6 +131,11 @@ final class StreamPlayer {
                 timer?.arm(milliseconds: UInt64(max(1, plan.eventIntervalMs.rounded())))
                 return
             }
+        }
+        if plan.holdEndMs > 0 && !heldEnd {
+            heldEnd = true
+            timer?.arm(milliseconds: UInt64(plan.holdEndMs))
+            return
         }
         stats.streamsCompleted += 1
         request.endStream()

@@ -4,6 +4,7 @@ through the real thinkback, to the real simulator, judged by the simulator's fid
 """
 import json
 import re
+import time
 
 import httpx
 import openai
@@ -579,6 +580,21 @@ def test_long_reasoning_is_restored_exactly(tb, stream):
     assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body[:300]}"
     assert len(agent.reasoning_by_index[1]) > 250000
     only(ledger(sim), "exact", tool_call_messages_sent(agent))
+
+
+def test_a_stream_is_recorded_at_done_before_the_upstream_response_ends(tb):
+    # product.md §1: at `[DONE]` the client has the whole answer; the SDK stops reading there,
+    # closes the response and asks its next question at once. The upstream ending its response
+    # seconds later (x-sim-hold-end-ms) must not turn that next question into a miss.
+    sim, prx = tb.stack()
+    agent = Agent(url(prx), KEY_A, stream=True, extra_headers={"x-sim-hold-end-ms": "5000"})
+    started = time.monotonic()
+    agent.ask(QUESTIONS[0])
+    assert time.monotonic() - started < 4, "the client waited for the held response end"
+    sent = tool_call_messages_sent(agent)
+    assert sent >= 1
+    only(ledger(sim), "exact", sent)
+    assert status(prx)["restore"]["misses"] == 0
 
 
 def test_concurrent_agents_each_get_their_own_reasoning(tb):

@@ -369,6 +369,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
             // Capture sees the bytes once, after they were queued for the client.
             if capture != nil {
                 sse?.feed(bytes) { event in capture?.feed(event.data) }
+                // `[DONE]` has reached the client, which may ask its next question before curl
+                // reports the transfer finished: record now, not at the transfer's end.
+                if capture?.sawDone == true {
+                    streamCompleted = true
+                    captureStream()
+                }
             }
             return true
         case .buffering:
