@@ -237,19 +237,24 @@ const uint8_t *cle_exchange_body(cle_exchange *x, size_t *len) {
     return x->body;
 }
 
+/* Removes every header but Connection: evhttp reads it when the reply ends (keep-alive or
+   close). */
+static void headers_keep_connection(struct evkeyvalq *headers) {
+    struct evkeyval *kv = headers->tqh_first, *next;
+    for (; kv; kv = next) {
+        next = kv->next.tqe_next;
+        if (evutil_ascii_strcasecmp(kv->key, "Connection") != 0) evhttp_remove_header(headers, kv->key);
+    }
+}
+
 void cle_exchange_release_request(cle_exchange *x) {
     if (!x->req) return;
     struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
     evbuffer_drain(in, evbuffer_get_length(in));
     x->body = NULL;
     x->body_len = 0;
-    /* Connection stays: evhttp reads it when the reply ends (keep-alive or close). */
-    struct evkeyvalq *headers = evhttp_request_get_input_headers(x->req);
-    struct evkeyval *kv = headers->tqh_first, *next;
-    for (; kv; kv = next) {
-        next = kv->next.tqe_next;
-        if (evutil_ascii_strcasecmp(kv->key, "Connection") != 0) evhttp_remove_header(headers, kv->key);
-    }
+    headers_keep_connection(evhttp_request_get_input_headers(x->req));
+    if (x->streaming) headers_keep_connection(evhttp_request_get_output_headers(x->req));
 }
 
 const char *cle_exchange_peer(const cle_exchange *x) { return x->peer; }

@@ -154,11 +154,18 @@ long long cle_transfer_pretransfer_us(cle_transfer *t) {
     return (long long)us;
 }
 
-int cle_transfer_upload_done(cle_transfer *t) {
+int cle_transfer_release_upload(cle_transfer *t) {
     curl_off_t sent = 0;
-    if (t->body_len == 0) return 1;
-    curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
-    return sent >= t->body_len;
+    if (t->body_len > 0) curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+    if (sent < t->body_len) return 0;
+    if (t->headers) {
+        /* the request has left: curl builds no other from this list (no redirects, no auth
+           rounds), but it must not keep a pointer to it */
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_slist_free_all(t->headers);
+        t->headers = NULL;
+    }
+    return 1;
 }
 
 void cle_transfer_resume(cle_transfer *t) {

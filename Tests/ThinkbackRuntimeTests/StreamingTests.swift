@@ -53,6 +53,29 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
     }
 
+    /// A started stream frees the request's headers and body and the sent response headers;
+    /// evhttp still honours the client's Connection header when the stream ends.
+    func testStreamEndKeepsOrClosesTheConnectionAsTheClientAsked() throws {
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
+        let first = try c.readResponse()
+        XCTAssertTrue(first.completed)
+        XCTAssertTrue(first.text.contains("data: [DONE]"))
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(try c.readResponse().status, 200, "the same connection serves the next request")
+
+        let closing = try RawHTTPClient(port: fixture.proxy.port)
+        try closing.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("Connection", "close")],
+                         body: ProxyFixture.chatBody(stream: true))
+        XCTAssertTrue(try closing.readResponse().completed)
+        closing.setTimeout(5)
+        try? closing.send("GET", "/v1/models", headers: ProxyFixture.auth)
+        XCTAssertThrowsError(try closing.readResponse(), "the proxy must close after a Connection: close stream") { error in
+            guard case RawHTTPClient.ClientError.closed = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testClientDisconnectCancelsTheUpstreamTransfer() throws {
         fixture = try ProxyFixture()
         let c = try RawHTTPClient(port: fixture.proxy.port)

@@ -9,7 +9,9 @@
 /// `event:` or comments dispatches nothing). A leading UTF-8 BOM is skipped.
 ///
 /// Memory: only the current partial line and the current event's data are kept; complete
-/// lines are read in place from the chunk given.
+/// lines are read in place from the chunk given. Both are released once used: a proxied
+/// stream can idle for minutes between events, and one allocation per event is noise next
+/// to the event's relay and parse.
 public struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
@@ -87,12 +89,10 @@ public struct SSEParser: Sendable {
         var complete: [UInt8] = []
         swap(&complete, &line)
         complete.withUnsafeBytes { processLine($0, onEvent) }
-        complete.removeAll(keepingCapacity: complete.capacity <= Self.keptCapacity)
+        complete.removeAll()
         swap(&complete, &line)
     }
 
-    /// Buffers larger than this are released after use rather than kept for the next event.
-    private static let keptCapacity = 64 * 1024
 
     private mutating func processLine(_ raw: UnsafeRawBufferPointer, _ onEvent: (SSEEventView) -> Void) {
         var lineBytes = raw
@@ -129,7 +129,7 @@ public struct SSEParser: Sendable {
 
     private mutating func dispatch(_ onEvent: (SSEEventView) -> Void) {
         defer {
-            data.removeAll(keepingCapacity: data.capacity <= Self.keptCapacity)
+            data.removeAll()
             hasData = false
             eventName = nil
         }

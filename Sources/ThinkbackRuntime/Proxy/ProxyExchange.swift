@@ -301,8 +301,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     /// A stream can stay open for minutes, mostly idle: once it started nothing retries, so
-    /// what only served the start goes now (the request's body and headers once curl sent them,
-    /// the restored body, the scan, the head, the first-byte timer).
+    /// what only served the start goes now — the scan, the head, the first-byte timer and,
+    /// once curl has sent the request, the client's body and headers, the restored body,
+    /// curl's header lines and evhttp's copy of the response headers.
     private func releaseForStream() {
         firstByteTimer = nil
         retryTimer = nil
@@ -310,7 +311,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         scan = nil
         pending = []
         found = []
-        guard transfer?.uploadDone ?? true else { return }
+        guard transfer?.releaseUpload() ?? true else { return }
         request.releaseRequest()
         upstreamBody?.deallocate()
         upstreamBody = nil

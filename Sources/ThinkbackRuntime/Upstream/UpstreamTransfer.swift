@@ -107,10 +107,11 @@ final class UpstreamTransfer {
 
     var isRunning: Bool { raw != nil }
 
-    /// Whether curl has sent the whole request body (it may then be freed).
-    var uploadDone: Bool {
+    /// Once curl has sent the whole request: frees its header lines and returns true (the body
+    /// given to `start` may then be freed too). Else false.
+    func releaseUpload() -> Bool {
         guard let raw else { return true }
-        return cle_transfer_upload_done(raw) != 0
+        return cle_transfer_release_upload(raw) != 0
     }
 
     /// The one place CURLcodes become outcomes (style.md "Errors").
