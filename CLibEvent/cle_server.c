@@ -1,4 +1,4 @@
-// The inbound side: evhttp server, one cle_exchange per request, the SSE slot ring and
+// The inbound side: evhttp server, one cle_exchange per request, the bounded SSE chunk queue and
 // client-disconnect detection.
 #include "cle_internal.h"
 #include <event2/bufferevent.h>
@@ -20,13 +20,8 @@ struct cle_server {
     void *ctx;
     uint16_t port;
     unsigned unfinished;              /* requests whose reply has not fully left (drain waits) */
+    struct evbuffer *scratch;         /* carries one SSE chunk into evhttp; empty between calls */
 };
-
-/* One queued SSE chunk, referenced by the client's output evbuffer until written. */
-typedef struct cle_slot {
-    cle_exchange *x;
-    uint8_t *data;
-} cle_slot;
 
 struct cle_exchange {
     struct evhttp_request *req;       /* NULL once released (replied or client gone) */
@@ -39,25 +34,22 @@ struct cle_exchange {
     cle_callback on_gone;
     void *ctx;
     struct event *closed_ev;          /* EV_CLOSED on the client's socket */
-    /* SSE slot ring */
-    cle_slot *slots;
-    unsigned nslots, low_mark, queued, next;
+    /* SSE chunks: each a malloc'd copy referenced by the client's output evbuffer until
+       written (its cleanup frees it); at most nslots queued */
+    unsigned nslots, low_mark, queued;
     unsigned busy;                    /* >0 inside shim calls that may release slots */
     unsigned was_full : 1;
     unsigned streaming : 1;
     unsigned finished : 1;            /* the reply is complete on our side */
     unsigned gone : 1;                /* the client left first */
     cle_callback on_drain;
-    struct event *drain_ev;
-    struct evbuffer *scratch;
+    struct event *drain_ev;           /* created when the queue first fills */
 };
 
 static void exchange_maybe_free(cle_exchange *x) {
     if (!(x->finished || x->gone) || x->queued || x->busy) return;
     if (x->closed_ev) event_free(x->closed_ev);
     if (x->drain_ev) event_free(x->drain_ev);
-    if (x->scratch) evbuffer_free(x->scratch);
-    free(x->slots);
     free(x);
 }
 
@@ -116,14 +108,12 @@ static void drain_event_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 /* evbuffer_add_reference cleanup: the chunk reached the client's socket (or was dropped). */
-static void slot_cleanup(const void *data, size_t len, void *extra) {
-    (void)data; (void)len;
-    cle_slot *slot = extra;
-    cle_exchange *x = slot->x;
-    free(slot->data);
-    slot->data = NULL;
+static void chunk_cleanup(const void *data, size_t len, void *extra) {
+    (void)len;
+    cle_exchange *x = extra;
+    free((void *)data);
     x->queued--;
-    if (x->was_full && x->queued <= x->low_mark && !x->gone && !x->finished) {
+    if (x->was_full && x->drain_ev && x->queued <= x->low_mark && !x->gone && !x->finished) {
         x->was_full = 0;
         event_active(x->drain_ev, EV_TIMEOUT, 0);   /* never re-entrantly from here */
     }
@@ -210,7 +200,14 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     s->handler = handler;
     s->ctx = ctx;
     s->http = evhttp_new(loop->base);
-    if (!s->http) { snprintf(err, err_len, "evhttp_new failed"); free(s); return NULL; }
+    s->scratch = evbuffer_new();
+    if (!s->http || !s->scratch) {
+        snprintf(err, err_len, "evhttp_new failed");
+        if (s->http) evhttp_free(s->http);
+        if (s->scratch) evbuffer_free(s->scratch);
+        free(s);
+        return NULL;
+    }
     evhttp_set_default_content_type(s->http, NULL);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -224,6 +221,7 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     if (!s->bound) {
         snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);
         evhttp_free(s->http);
+        evbuffer_free(s->scratch);
         free(s);
         return NULL;
     }
@@ -254,6 +252,7 @@ void cle_server_stop_listening(cle_server *s) {
 
 void cle_server_free(cle_server *s) {
     evhttp_free(s->http);
+    evbuffer_free(s->scratch);
     free(s);
 }
 
@@ -284,6 +283,26 @@ const uint8_t *cle_exchange_body(cle_exchange *x, size_t *len) {
     }
     *len = x->body_len;
     return x->body;
+}
+
+/* Removes every header but Connection: evhttp reads it when the reply ends (keep-alive or
+   close). */
+static void headers_keep_connection(struct evkeyvalq *headers) {
+    struct evkeyval *kv = headers->tqh_first, *next;
+    for (; kv; kv = next) {
+        next = kv->next.tqe_next;
+        if (evutil_ascii_strcasecmp(kv->key, "Connection") != 0) evhttp_remove_header(headers, kv->key);
+    }
+}
+
+void cle_exchange_release_request(cle_exchange *x) {
+    if (!x->req) return;
+    struct evbuffer *in = evhttp_request_get_input_buffer(x->req);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    x->body = NULL;
+    x->body_len = 0;
+    headers_keep_connection(evhttp_request_get_input_headers(x->req));
+    if (x->streaming) headers_keep_connection(evhttp_request_get_output_headers(x->req));
 }
 
 const char *cle_exchange_peer(const cle_exchange *x) { return x->peer; }
@@ -352,12 +371,9 @@ void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *bod
 void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
                                cle_callback on_drain) {
     if (slots == 0) slots = 1;
-    x->slots = calloc(slots, sizeof *x->slots);
-    x->nslots = x->slots ? slots : 0;
+    x->nslots = slots;
     x->low_mark = low_mark < slots ? low_mark : slots - 1;
     x->on_drain = on_drain;
-    x->drain_ev = event_new(x->loop->base, -1, 0, drain_event_cb, x);
-    x->scratch = evbuffer_new();
     x->streaming = 1;
     evhttp_send_reply_start(x->req, status, NULL);
     write_chunk_now(x);
@@ -367,36 +383,36 @@ int cle_exchange_stream_full(const cle_exchange *x) { return x->queued >= x->nsl
 
 unsigned cle_exchange_stream_queued(const cle_exchange *x) { return x->queued; }
 
+/* The queue is full: the drain callback is owed once it empties to the low mark. */
+static int stream_mark_full(cle_exchange *x) {
+    x->was_full = 1;
+    if (!x->drain_ev) x->drain_ev = event_new(x->loop->base, -1, 0, drain_event_cb, x);
+    return x->drain_ev ? 0 : -1;
+}
+
 int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
     if (!x->req || x->gone || x->finished) return -1;
     if (len == 0) return 0;
     if (x->queued >= x->nslots) {
-        x->was_full = 1;
+        stream_mark_full(x);
         return -1;
     }
-    cle_slot *slot = &x->slots[x->next];
-    if (slot->data) {  /* chunks drain in order; a busy next slot means the ring is full */
-        x->was_full = 1;
-        return -1;
-    }
-    slot->data = malloc(len);
-    if (!slot->data) return -1;
-    memcpy(slot->data, data, len);   /* the one copy of these bytes */
-    slot->x = x;
-    x->next = (x->next + 1) % x->nslots;
+    uint8_t *copy = malloc(len);
+    if (!copy) return -1;
+    memcpy(copy, data, len);   /* the one copy of these bytes */
     x->queued++;
-    if (x->queued >= x->nslots) x->was_full = 1;
-    if (evbuffer_add_reference(x->scratch, slot->data, len, slot_cleanup, slot) != 0) {
-        free(slot->data);
-        slot->data = NULL;
+    if (x->queued >= x->nslots) stream_mark_full(x);
+    struct evbuffer *scratch = x->server->scratch;
+    if (evbuffer_add_reference(scratch, copy, len, chunk_cleanup, x) != 0) {
+        free(copy);
         x->queued--;
         return -1;
     }
     x->busy++;
-    evhttp_send_reply_chunk(x->req, x->scratch);   /* moves the reference, no copy */
-    write_chunk_now(x);                            /* the slot may be released right here */
+    evhttp_send_reply_chunk(x->req, scratch);   /* moves the reference, no copy */
+    write_chunk_now(x);                         /* the chunk may be released right here */
     x->busy--;
-    if (evbuffer_get_length(x->scratch)) evbuffer_drain(x->scratch, evbuffer_get_length(x->scratch));
+    if (evbuffer_get_length(scratch)) evbuffer_drain(scratch, evbuffer_get_length(scratch));
     return 0;
 }
 

@@ -12,7 +12,8 @@ struct cle_transfer {
     struct curl_slist *headers;
     cle_transfer_callbacks cbs;
     void *ctx;
-    struct event *resume_ev;
+    struct event *resume_ev;  /* created on the first resume: most transfers never pause */
+    curl_off_t body_len;
     cle_transfer *next;       /* reap list or pool */
     unsigned in_multi : 1;
     unsigned aborted : 1;
@@ -59,10 +60,7 @@ cle_transfer *cle_transfer_new(cle_loop *loop, const cle_transfer_callbacks *cbs
         t = calloc(1, sizeof *t);
         if (!t) return NULL;
         t->easy = curl_easy_init();
-        t->resume_ev = event_new(loop->base, -1, 0, resume_event_cb, t);
-        if (!t->easy || !t->resume_ev) {
-            if (t->easy) curl_easy_cleanup(t->easy);
-            if (t->resume_ev) event_free(t->resume_ev);
+        if (!t->easy) {
             free(t);
             return NULL;
         }
@@ -137,6 +135,10 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
         curl_easy_setopt(e, CURLOPT_PROXY, "");     /* what curl would conclude, without getenv */
         curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     }
+    /* curl allocates this buffer per transfer (and frees it when done): an idle stream holds
+       it for its whole life, so streams get a small one. */
+    if (o->receive_buffer_bytes > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, o->receive_buffer_bytes);
+    t->body_len = o->is_post ? (curl_off_t)o->body_len : 0;
     if (o->is_post) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
@@ -185,9 +187,24 @@ long long cle_transfer_pretransfer_us(cle_transfer *t) {
     return (long long)us;
 }
 
+int cle_transfer_release_upload(cle_transfer *t) {
+    curl_off_t sent = 0;
+    if (t->body_len > 0) curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+    if (sent < t->body_len) return 0;
+    if (t->headers) {
+        /* the request has left: curl builds no other from this list (no redirects, no auth
+           rounds), but it must not keep a pointer to it */
+        curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_slist_free_all(t->headers);
+        t->headers = NULL;
+    }
+    return 1;
+}
+
 void cle_transfer_resume(cle_transfer *t) {
     if (t->aborted || t->done) return;
-    event_active(t->resume_ev, EV_TIMEOUT, 0);
+    if (!t->resume_ev) t->resume_ev = event_new(t->loop->base, -1, 0, resume_event_cb, t);
+    if (t->resume_ev) event_active(t->resume_ev, EV_TIMEOUT, 0);
 }
 
 void cle_transfer_abort(cle_transfer *t) {
@@ -210,7 +227,7 @@ void cle_transfer_abort(cle_transfer *t) {
 
 void cle_transfer_release(cle_transfer *t) {
     cle_loop *loop = t->loop;
-    event_del(t->resume_ev);
+    if (t->resume_ev) event_del(t->resume_ev);
     if (t->headers) {
         curl_slist_free_all(t->headers);
         t->headers = NULL;
@@ -223,7 +240,7 @@ void cle_transfer_release(cle_transfer *t) {
         loop->pool_size++;
     } else {
         curl_easy_cleanup(t->easy);
-        event_free(t->resume_ev);
+        if (t->resume_ev) event_free(t->resume_ev);
         free(t);
     }
 }
@@ -233,7 +250,7 @@ void cle_loop_drain_pool(cle_loop *loop) {
         cle_transfer *t = loop->pool;
         loop->pool = t->next;
         curl_easy_cleanup(t->easy);
-        event_free(t->resume_ev);
+        if (t->resume_ev) event_free(t->resume_ev);
         free(t);
     }
     loop->pool_size = 0;

@@ -105,6 +105,11 @@ const char *cle_header_value(const struct evkeyval *kv);
 /// The request body as one contiguous block (pulled up once; owned by the exchange,
 /// valid until the reply). `*len` receives its length.
 const uint8_t *_Nullable cle_exchange_body(cle_exchange *x, size_t *len);
+/// Frees the request body and headers, and the response headers once sent (all but
+/// Connection, which evhttp reads when the reply ends), while the reply goes on: a long
+/// stream need not hold them. Earlier body pointers and header strings become invalid; the
+/// body reads as empty and the headers as absent afterwards.
+void cle_exchange_release_request(cle_exchange *x);
 /// The client's peer address as text (for logs). Valid until the reply.
 const char *cle_exchange_peer(const cle_exchange *x);
 
@@ -164,6 +169,8 @@ typedef struct cle_transfer_options {
     long low_speed_seconds;    // abort when below 1 byte/s for this long; 0: off
     int verify_tls;
     int http2;                 // offer HTTP/2 over TLS (ALPN)
+    long receive_buffer_bytes; // CURLOPT_BUFFERSIZE: curl's per-transfer receive buffer
+                               // (1024 … 512 KiB); 0: curl's default, 16 KiB
 } cle_transfer_options;
 
 /// Creates a transfer (an easy handle from the loop's pool). NULL on failure.
@@ -180,6 +187,9 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *options);
 long cle_transfer_status(cle_transfer *t);
 /// Microseconds from start until the request was about to be sent (0: never connected).
 long long cle_transfer_pretransfer_us(cle_transfer *t);
+/// Once curl has sent the whole request: frees the header lines (curl is told first) and
+/// returns 1 — options.body may then be freed too. Else 0, and nothing changes.
+int cle_transfer_release_upload(cle_transfer *t);
 /// Resumes a paused transfer in a later loop pass (never re-entrantly).
 void cle_transfer_resume(cle_transfer *t);
 /// Cancels the transfer now (or at the end of the current curl callback when called inside

@@ -54,6 +54,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try Config.resolve(flags: ["http2": "maybe"], environment: [:]))
     }
 
+    func testStreamBufferBytesDefaultsToCurlsMinimumAndIsBounded() throws {
+        XCTAssertEqual(try Config.resolve(flags: [:], environment: [:]).streamBufferBytes, 1024)
+        XCTAssertEqual(try Config.resolve(flags: ["stream-buffer-bytes": "4096"], environment: [:]).streamBufferBytes, 4096)
+        for bad in ["512", "1048576", "x"] {
+            XCTAssertThrowsError(try Config.resolve(flags: ["stream-buffer-bytes": bad], environment: [:])) { error in
+                XCTAssertTrue("\(error)".contains("stream-buffer-bytes"))
+            }
+        }
+    }
+
     func testCommandLineParsing() throws {
         XCTAssertEqual(try CommandLineParser.parse(["--listen", "1.2.3.4:5", "--retries=2"]),
                        .run(flags: ["listen": "1.2.3.4:5", "retries": "2"]))

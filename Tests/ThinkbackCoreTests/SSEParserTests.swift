@@ -83,6 +83,24 @@ final class SSEParserTests: XCTestCase {
         XCTAssertEqual(events, [SSEEvent(data: utf8("a\nb"))])
     }
 
+    /// A lone data line is read in place from the chunk: an event that ends in a later chunk
+    /// must not depend on the earlier chunk's bytes (the caller reuses its buffer, as curl does).
+    func testEventSpanningChunksSurvivesTheCallerReusingItsBuffer() {
+        let pieces = ["data: one\n", "\n", "data: two\ndata: more", "\n\ndata: three\n\n", "data: four", "\n", "\n"]
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+        defer { buffer.deallocate() }
+        var parser = SSEParser()
+        var events: [SSEEvent] = []
+        for piece in pieces {
+            buffer.initializeMemory(as: UInt8.self, repeating: 0x58)   // scribble over the last chunk
+            let bytes = utf8(piece)
+            buffer.copyBytes(from: bytes)
+            parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0 ..< bytes.count])) { events.append(SSEEvent($0)) }
+        }
+        XCTAssertEqual(events.map { String(decoding: $0.data, as: UTF8.self) }, ["one", "two\nmore", "three", "four"])
+        XCTAssertEqual(parser.bufferedByteCount, 0)
+    }
+
     func testBorrowedViewNeedsNoCopy() {
         var parser = SSEParser()
         var sizes: [Int] = []

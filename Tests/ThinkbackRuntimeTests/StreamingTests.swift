@@ -26,6 +26,56 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(r.text.contains("data: [DONE]"))
     }
 
+    /// Streams get curl's smallest receive buffer (1 KiB): events several times larger must
+    /// still arrive whole and in order.
+    func testEventsLargerThanTheStreamBufferArriveWhole() throws {
+        fixture = try ProxyFixture(proxyArguments: ["--stream-buffer-bytes", "1024"])
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions",
+                   headers: ProxyFixture.auth + [("x-sim-fragment", "3000"), ("x-sim-reasoning-length", "9000")],
+                   body: ProxyFixture.chatBody(stream: true))
+        let r = try c.readResponse()
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(r.completed)
+        var reasoning = 0, events = 0, largest = 0
+        for line in r.text.split(separator: "\n") where line.hasPrefix("data: ") && line != "data: [DONE]" {
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any],
+                                     "not one whole JSON event: \(line.prefix(80))…")
+            events += 1
+            largest = max(largest, line.utf8.count)
+            let choices = json["choices"] as? [[String: Any]] ?? []
+            let delta = choices.first?["delta"] as? [String: Any]
+            reasoning += (delta?["reasoning_content"] as? String)?.count ?? 0
+        }
+        XCTAssertGreaterThan(largest, 2048, "the test needs events larger than the buffer")
+        XCTAssertGreaterThan(events, 3)
+        XCTAssertGreaterThanOrEqual(reasoning, 8000)
+        XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
+    }
+
+    /// A started stream frees the request's headers and body and the sent response headers;
+    /// evhttp still honours the client's Connection header when the stream ends.
+    func testStreamEndKeepsOrClosesTheConnectionAsTheClientAsked() throws {
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
+        let first = try c.readResponse()
+        XCTAssertTrue(first.completed)
+        XCTAssertTrue(first.text.contains("data: [DONE]"))
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(try c.readResponse().status, 200, "the same connection serves the next request")
+
+        let closing = try RawHTTPClient(port: fixture.proxy.port)
+        try closing.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("Connection", "close")],
+                         body: ProxyFixture.chatBody(stream: true))
+        XCTAssertTrue(try closing.readResponse().completed)
+        closing.setTimeout(5)
+        try? closing.send("GET", "/v1/models", headers: ProxyFixture.auth)
+        XCTAssertThrowsError(try closing.readResponse(), "the proxy must close after a Connection: close stream") { error in
+            guard case RawHTTPClient.ClientError.closed = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testClientDisconnectCancelsTheUpstreamTransfer() throws {
         fixture = try ProxyFixture()
         let c = try RawHTTPClient(port: fixture.proxy.port)

@@ -16,6 +16,10 @@ public struct Config: Sendable {
     public var drainTimeoutSeconds = 30
     /// SSE chunks queued per stream before the upstream transfer is paused.
     public var streamSlots = 16
+    /// curl's receive buffer for a request that asks for a stream (`"stream": true`). curl
+    /// holds it for the transfer's whole life, so an idle stream pays for it; SSE events are
+    /// far smaller. Other answers keep curl's 16 KiB (fewer reads for big bodies).
+    public var streamBufferBytes = 1024
     public var http2 = true
     public var logLevel = "info"
     public var accessLog = true
@@ -136,6 +140,13 @@ extension Config {
         },
         ConfigOption(flag: "stream-slots", help: "SSE chunks queued per slow client before the upstream is paused (default 16)") { c, v in
             c.streamSlots = try positive(v, "stream-slots")
+        },
+        ConfigOption(flag: "stream-buffer-bytes", help: "curl's receive buffer per streamed answer, 1024…524288 (default 1024)") { c, v in
+            let n = try positive(v, "stream-buffer-bytes")
+            guard (1024...524_288).contains(n) else {
+                throw ConfigError("stream-buffer-bytes must be between 1024 and 524288, got \(n)")
+            }
+            c.streamBufferBytes = n
         },
         ConfigOption(flag: "http2", help: "offer HTTP/2 to TLS upstreams: on|off (default on)") { c, v in
             c.http2 = try boolean(v, "http2")

@@ -9,7 +9,9 @@
 /// `event:` or comments dispatches nothing). A leading UTF-8 BOM is skipped.
 ///
 /// Memory: only the current partial line and the current event's data are kept; complete
-/// lines are read in place from the chunk given.
+/// lines are read in place from the chunk given, and so is an event's data when it is one
+/// `data:` line inside one chunk (the usual case: no copy at all). What is kept is released
+/// once used: a proxied stream can idle for minutes between events.
 public struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
@@ -32,6 +34,10 @@ public struct SSEParser: Sendable {
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, onEvent: (SSEEventView) -> Void) {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         let n = bytes.count
+        // The current event's only data line so far, in place in `bytes`: copied into `data`
+        // before this call returns (or when a second data line comes), never kept past it.
+        var held: UnsafeRawBufferPointer?
+        defer { keep(&held) }
         var i = 0
         if pendingCR {
             pendingCR = false
@@ -45,10 +51,10 @@ public struct SSEParser: Sendable {
                 return
             }
             if line.isEmpty {
-                processLine(UnsafeRawBufferPointer(rebasing: bytes[i ..< j]), onEvent)
+                processLine(UnsafeRawBufferPointer(rebasing: bytes[i ..< j]), inPlace: true, &held, onEvent)
             } else {
                 line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i ..< j]))
-                processBufferedLine(onEvent)
+                processBufferedLine(&held, onEvent)
             }
             if base[j] == 0x0D {
                 if j + 1 < n {
@@ -77,24 +83,32 @@ public struct SSEParser: Sendable {
     /// lenient end instead treats a pending line as complete and dispatches the pending event
     /// (useful for an error body framed as `data: {…}` without the final blank line).
     public mutating func finish(onEvent: (SSEEventView) -> Void) {
-        if !line.isEmpty { processBufferedLine(onEvent) }
-        dispatch(onEvent)
+        var held: UnsafeRawBufferPointer?
+        if !line.isEmpty { processBufferedLine(&held, onEvent) }
+        dispatch(&held, onEvent)
         pendingCR = false
     }
 
-    /// Processes the line assembled in `line` and empties it, keeping its storage.
-    private mutating func processBufferedLine(_ onEvent: (SSEEventView) -> Void) {
+    /// Processes the line assembled in `line` and empties it.
+    private mutating func processBufferedLine(_ held: inout UnsafeRawBufferPointer?, _ onEvent: (SSEEventView) -> Void) {
         var complete: [UInt8] = []
         swap(&complete, &line)
-        complete.withUnsafeBytes { processLine($0, onEvent) }
-        complete.removeAll(keepingCapacity: complete.capacity <= Self.keptCapacity)
-        swap(&complete, &line)
+        complete.withUnsafeBytes { processLine($0, inPlace: false, &held, onEvent) }
     }
 
-    /// Buffers larger than this are released after use rather than kept for the next event.
-    private static let keptCapacity = 64 * 1024
+    /// Copies a data line read in place into `data`, before its bytes go away.
+    private mutating func keep(_ held: inout UnsafeRawBufferPointer?) {
+        guard let value = held else { return }
+        held = nil
+        data.append(contentsOf: value)
+        data.append(0x0A)
+    }
 
-    private mutating func processLine(_ raw: UnsafeRawBufferPointer, _ onEvent: (SSEEventView) -> Void) {
+
+    /// `inPlace`: `raw` stays valid until the current `feed` returns (a data value may then be
+    /// held in place rather than copied).
+    private mutating func processLine(_ raw: UnsafeRawBufferPointer, inPlace: Bool,
+                                      _ held: inout UnsafeRawBufferPointer?, _ onEvent: (SSEEventView) -> Void) {
         var lineBytes = raw
         if atStreamStart {
             atStreamStart = false
@@ -103,7 +117,7 @@ public struct SSEParser: Sendable {
             }
         }
         if lineBytes.isEmpty {
-            dispatch(onEvent)
+            dispatch(&held, onEvent)
             return
         }
         if lineBytes[0] == UInt8(ascii: ":") { return }
@@ -113,8 +127,13 @@ public struct SSEParser: Sendable {
         if valueStart < lineBytes.count, lineBytes[valueStart] == 0x20 { valueStart += 1 }
         let value = UnsafeRawBufferPointer(rebasing: lineBytes[valueStart...])
         if Self.fieldIs(field, "data") {
-            data.append(contentsOf: value)
-            data.append(0x0A)
+            if inPlace && !hasData {
+                held = value
+            } else {
+                keep(&held)
+                data.append(contentsOf: value)
+                data.append(0x0A)
+            }
             hasData = true
         } else if Self.fieldIs(field, "event") {
             eventName = String(decoding: value, as: UTF8.self)
@@ -127,13 +146,18 @@ public struct SSEParser: Sendable {
         }
     }
 
-    private mutating func dispatch(_ onEvent: (SSEEventView) -> Void) {
+    private mutating func dispatch(_ held: inout UnsafeRawBufferPointer?, _ onEvent: (SSEEventView) -> Void) {
         defer {
-            data.removeAll(keepingCapacity: data.capacity <= Self.keptCapacity)
+            held = nil
+            data.removeAll()
             hasData = false
             eventName = nil
         }
         guard hasData else { return }
+        if let value = held {
+            onEvent(SSEEventView(event: eventName, data: value, lastEventId: lastEventId))
+            return
+        }
         data.removeLast()  // the LF after the last data line
         data.withUnsafeBytes { onEvent(SSEEventView(event: eventName, data: $0, lastEventId: lastEventId)) }
     }

@@ -253,6 +253,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 capture = StreamCapture()
             }
             request.startStream(status: status, head: head, slots: proxy.config.streamSlots)
+            releaseForStream()
         case .startBuffering:
             firstByteTimer?.cancel()
             headMs = proxy.loop.nowMs
@@ -299,6 +300,28 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
     }
 
+    /// A stream can stay open for minutes, mostly idle: once it started nothing retries, so
+    /// what only served the start goes now — the scan, the head, the first-byte timer and,
+    /// once curl has sent the request, the client's body and headers, the restored body,
+    /// curl's header lines and evhttp's copy of the response headers.
+    private func releaseForStream() {
+        firstByteTimer = nil
+        retryTimer = nil
+        head = ResponseHead()
+        scan = nil
+        pending = []
+        found = []
+        guard transfer?.releaseUpload() ?? true else { return }
+        request.releaseRequest()
+        upstreamBody?.deallocate()
+        upstreamBody = nil
+    }
+
+    /// curl's receive buffer for this request: small when it asks for a stream.
+    static func receiveBufferBytes(scan: ChatRequestScan?, config: Config) -> Int {
+        scan?.stream == true ? config.streamBufferBytes : 0
+    }
+
     private func startAttempt() {
         let config = proxy.config
         let transfer = UpstreamTransfer(delegate: self)
@@ -310,7 +333,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
             isPost: request.method == "POST",
             connectTimeoutMs: config.connectTimeoutMs,
             lowSpeedSeconds: config.streamIdleTimeoutSeconds,
-            http2: config.http2)
+            http2: config.http2,
+            receiveBufferBytes: Self.receiveBufferBytes(scan: scan, config: config))
         if let failure = transfer.start(loop: proxy.loop, options: options, body: outgoingBody) {
             self.transfer = nil
             apply(machine.handle(.transferDone(.connectFailed(failure))))

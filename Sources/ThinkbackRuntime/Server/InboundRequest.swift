@@ -60,6 +60,14 @@ public final class InboundRequest {
         return UnsafeRawBufferPointer(start: p, count: len)
     }
 
+    /// Frees the body and the headers (and a started stream's response headers, already sent)
+    /// while the reply goes on — a stream can last minutes: afterwards `body` is empty and
+    /// `header(_:)` finds nothing. Only once nothing needs them: no retry, the upstream has the
+    /// whole body.
+    public func releaseRequest() {
+        if let x { cle_exchange_release_request(x) }
+    }
+
     public var peer: String {
         guard let x else { return "-" }
         return String(cString: cle_exchange_peer(x))

@@ -25,6 +25,8 @@ final class UpstreamTransfer {
         var connectTimeoutMs: Int
         var lowSpeedSeconds: Int
         var http2: Bool
+        /// curl's receive buffer; 0: curl's default (16 KiB).
+        var receiveBufferBytes = 0
     }
 
     private var raw: OpaquePointer?
@@ -80,7 +82,8 @@ final class UpstreamTransfer {
                 total_timeout_ms: 0,
                 low_speed_seconds: options.lowSpeedSeconds,
                 verify_tls: 1,
-                http2: options.http2 ? 1 : 0)
+                http2: options.http2 ? 1 : 0,
+                receive_buffer_bytes: options.receiveBufferBytes)
             return cle_transfer_start(t, &o)
         }
         if rc != 0 {
@@ -103,6 +106,13 @@ final class UpstreamTransfer {
     }
 
     var isRunning: Bool { raw != nil }
+
+    /// Once curl has sent the whole request: frees its header lines and returns true (the body
+    /// given to `start` may then be freed too). Else false.
+    func releaseUpload() -> Bool {
+        guard let raw else { return true }
+        return cle_transfer_release_upload(raw) != 0
+    }
 
     /// The one place CURLcodes become outcomes (style.md "Errors").
     static func outcome(code: Int32, raw: OpaquePointer?) -> TransferOutcome {
