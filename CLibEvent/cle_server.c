@@ -5,6 +5,7 @@
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,7 +22,24 @@ struct cle_server {
     uint16_t port;
     unsigned unfinished;              /* requests whose reply has not fully left (drain waits) */
     struct evbuffer *scratch;         /* carries one SSE chunk into evhttp; empty between calls */
+    struct cle_conn **conns;          /* by descriptor: the client connections being watched */
+    int conns_cap;
 };
+
+/* A client connection whose requests are watched for the client leaving. Its watch is one
+   persistent read event for the connection's life: evhttp stops reading while a request is
+   upstream and starts again for the next, and with the watch in place epoll's registration
+   never changes (an EPOLLRDHUP watch per request cost two epoll_ctl per request). */
+typedef struct cle_conn {
+    cle_server *server;
+    struct evhttp_connection *evcon;
+    struct bufferevent *bev;
+    evutil_socket_t fd;
+    struct event *watch;
+    cle_exchange *x;                  /* the exchange in flight, or NULL */
+    unsigned watching : 1;            /* the watch is added */
+    unsigned closed_mode : 1;         /* watching EV_CLOSED: the client sent more mid-request */
+} cle_conn;
 
 struct cle_exchange {
     struct evhttp_request *req;       /* NULL once released (replied or client gone) */
@@ -33,7 +51,8 @@ struct cle_exchange {
     /* client watch */
     cle_callback on_gone;
     void *ctx;
-    struct event *closed_ev;          /* EV_CLOSED on the client's socket */
+    cle_conn *conn;                   /* while watched */
+    struct timeval born;              /* the loop pass that read the request */
     /* SSE chunks: each a malloc'd copy referenced by the client's output evbuffer until
        written (its cleanup frees it); at most nslots queued */
     unsigned nslots, low_mark, queued;
@@ -48,54 +67,88 @@ struct cle_exchange {
 
 static void exchange_maybe_free(cle_exchange *x) {
     if (!(x->finished || x->gone) || x->queued || x->busy) return;
-    if (x->closed_ev) event_free(x->closed_ev);
     if (x->drain_ev) event_free(x->drain_ev);
     free(x);
 }
 
-/* Stops watching the client; called before the reply releases the request. */
-static void exchange_unwatch(cle_exchange *x) {
-    if (x->closed_ev) {
-        event_free(x->closed_ev);
-        x->closed_ev = NULL;
-    }
-    if (x->req) {
-        struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
-        if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
-    }
+static void watch_cb(evutil_socket_t fd, short what, void *arg);
+
+static void conn_set_watch(cle_conn *c, short kind) {
+    if (c->watching) event_del(c->watch);
+    event_assign(c->watch, c->server->loop->base, c->fd, kind, watch_cb, c);
+    c->closed_mode = (kind & EV_CLOSED) != 0;
+    c->watching = event_add(c->watch, NULL) == 0;
 }
 
-/* evhttp_connection_set_closecb: the connection is being freed while our reply is pending.
-   libevent has either detached our request (we must free it) or will free it right after. */
-static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
-    (void)evcon;
-    cle_exchange *x = arg;
+/* Stops watching the client for this exchange; called before the reply releases the request.
+   The connection's watch stays for its next request. */
+static void exchange_unwatch(cle_exchange *x) {
+    cle_conn *c = x->conn;
+    x->conn = NULL;
+    if (!c || c->x != x) return;
+    c->x = NULL;
+    if (c->closed_mode) conn_set_watch(c, EV_READ | EV_PERSIST);
+}
+
+/* The exchange's client went away before its reply was complete. `req` is evhttp's request,
+   detached from its connection (ours to free) or about to be freed with it. */
+static void exchange_client_gone(cle_exchange *x) {
     if (x->gone || x->finished) return;
     x->gone = 1;
+    x->conn = NULL;
     x->server->unfinished--;          /* evhttp will not complete this reply */
-    if (x->closed_ev) {
-        event_free(x->closed_ev);
-        x->closed_ev = NULL;
-    }
     struct evhttp_request *req = x->req;
     x->req = NULL;
     if (req && evhttp_request_get_connection(req) == NULL) evhttp_request_free(req);
     x->busy++;
     if (x->on_gone) x->on_gone(x->ctx);
     x->busy--;
-    /* if slots are still queued, their cleanups (as libevent frees the connection) free x */
+    /* if chunks are still queued, their cleanups (as libevent frees the connection) free x */
     exchange_maybe_free(x);
 }
 
-/* EV_CLOSED on the client's socket while its request is upstream or streaming. */
-static void client_closed_event_cb(evutil_socket_t fd, short what, void *arg) {
-    (void)fd; (void)what;
-    cle_exchange *x = arg;
-    if (!x->req || x->gone || x->finished) return;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
-    if (!evcon) return;
+/* evhttp_connection_set_closecb: evhttp is freeing the connection. */
+static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    cle_conn *c = arg;
+    cle_server *s = c->server;
+    cle_exchange *x = c->x;
+    c->x = NULL;
+    if (c->fd >= 0 && c->fd < s->conns_cap && s->conns[c->fd] == c) s->conns[c->fd] = NULL;
+    event_free(c->watch);
+    free(c);
+    if (x) exchange_client_gone(x);
+}
+
+/* The watch: the client's socket is readable while its request is upstream or streaming. */
+static void watch_cb(evutil_socket_t fd, short what, void *arg) {
+    cle_conn *c = arg;
+    cle_exchange *x = c->x;
+    if (!x || !x->req || x->gone || x->finished) {
+        /* Between requests evhttp reads; if it is not reading, whatever is pending would wake
+           us on every pass: stand down until the next request. */
+        if (!(bufferevent_get_enabled(c->bev) & EV_READ)) {
+            event_del(c->watch);
+            c->watching = 0;
+        }
+        return;
+    }
+    int closed = (what & EV_CLOSED) != 0;
+    if (!closed) {
+        struct timeval now;
+        event_base_gettimeofday_cached(c->server->loop->base, &now);
+        if (now.tv_sec == x->born.tv_sec && now.tv_usec == x->born.tv_usec) return;  /* its own request */
+        char byte;
+        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) {                  /* more from the client mid-request: watch for the close only */
+            conn_set_watch(c, EV_CLOSED | EV_PERSIST);
+            return;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        closed = 1;                   /* end of stream, or an error such as a reset */
+    }
     x->busy++;
-    evhttp_connection_free(evcon);  /* runs connection_closed_cb */
+    evhttp_connection_free(c->evcon);  /* runs connection_closed_cb: c is freed */
     x->busy--;
     exchange_maybe_free(x);
 }
@@ -182,6 +235,7 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     x->req = req;
     x->loop = s->loop;
     x->server = s;
+    event_base_gettimeofday_cached(s->loop->base, &x->born);
     s->unfinished++;
     evhttp_request_set_on_complete_cb(req, request_complete_cb, s);
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -251,7 +305,8 @@ void cle_server_stop_listening(cle_server *s) {
 }
 
 void cle_server_free(cle_server *s) {
-    evhttp_free(s->http);
+    evhttp_free(s->http);             /* frees the connections: their close callbacks free ours */
+    free(s->conns);
     evbuffer_free(s->scratch);
     free(s);
 }
@@ -448,13 +503,34 @@ void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *ctx) {
     x->on_gone = on_gone;
     x->ctx = ctx;
     if (!x->req) return;
+    cle_server *s = x->server;
     struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
-    if (!evcon) return;
-    evhttp_connection_set_closecb(evcon, connection_closed_cb, x);
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    if (fd >= 0 && !x->closed_ev) {
-        x->closed_ev = event_new(x->loop->base, fd, EV_CLOSED | EV_PERSIST, client_closed_event_cb, x);
-        if (x->closed_ev) event_add(x->closed_ev, NULL);
+    if (fd < 0) return;
+    if (fd >= s->conns_cap) {
+        int cap = s->conns_cap ? s->conns_cap : 256;
+        while (cap <= fd) cap *= 2;
+        cle_conn **grown = realloc(s->conns, (size_t)cap * sizeof *grown);
+        if (!grown) return;
+        memset(grown + s->conns_cap, 0, (size_t)(cap - s->conns_cap) * sizeof *grown);
+        s->conns = grown;
+        s->conns_cap = cap;
     }
+    cle_conn *c = s->conns[fd];
+    if (!c || c->evcon != evcon) {
+        c = calloc(1, sizeof *c);
+        if (!c) return;
+        c->server = s;
+        c->evcon = evcon;
+        c->bev = bev;
+        c->fd = fd;
+        c->watch = event_new(s->loop->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
+        if (!c->watch) { free(c); return; }
+        s->conns[fd] = c;
+        evhttp_connection_set_closecb(evcon, connection_closed_cb, c);
+    }
+    c->x = x;
+    x->conn = c;
+    if (!c->watching) c->watching = event_add(c->watch, NULL) == 0;
 }

@@ -91,6 +91,36 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(try fixture.transport()["streams_completed"], 0)
     }
 
+    func testClientLeavingBeforeTheAnswerStartsCancelsTheUpstreamTransfer() throws {
+        // The request is upstream (no head yet): the client's socket is watched all the same.
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("x-sim-ttfb-ms", "5000")],
+                   body: ProxyFixture.chatBody(stream: true))
+        usleep(300_000)
+        c.disconnect()
+        let gone = try ProxyFixture.eventually(timeout: 3) { try fixture.transport()["clients_gone"] == 1 }
+        XCTAssertTrue(gone, "the upstream transfer must be cancelled: \((try? fixture.transport()) ?? [:])")
+    }
+
+    func testAClientSendingMoreWhileItsRequestIsUpstreamIsStillWatched() throws {
+        // Bytes after the request (a pipelined one) make the socket readable while evhttp is
+        // not reading: the watch must neither spin on them nor stop noticing the client leave.
+        fixture = try ProxyFixture()
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("x-sim-ttfb-ms", "5000")],
+                   body: ProxyFixture.chatBody(stream: true))
+        usleep(200_000)
+        try c.sendRaw(Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        let before = fixture.proxy.cpuTicks
+        usleep(1_000_000)
+        let spent = fixture.proxy.cpuTicks - before
+        XCTAssertLessThan(spent, 50, "the proxy spun on the pending bytes (\(spent) ticks of CPU in 1 s)")
+        c.disconnect()
+        let gone = try ProxyFixture.eventually(timeout: 3) { try fixture.transport()["clients_gone"] == 1 }
+        XCTAssertTrue(gone, "the upstream transfer must be cancelled: \((try? fixture.transport()) ?? [:])")
+    }
+
     func testSlowReaderPausesTheUpstreamAndKeepsMemoryBounded() throws {
         // A long, fast answer; the client reads nothing. The proxy must pause the upstream
         // (the simulator stops being able to send) rather than buffer the answer.

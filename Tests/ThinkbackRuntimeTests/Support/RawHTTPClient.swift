@@ -55,6 +55,16 @@ final class RawHTTPClient {
     /// Closes the connection abruptly (what a client does when the user cancels).
     func disconnect() { shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Sends bytes as they are (a pipelined request, garbage).
+    func sendRaw(_ bytes: [UInt8]) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { throw ClientError.closed }
+            off += n
+        }
+    }
+
     func send(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }

@@ -74,6 +74,16 @@ final class TestProcess: @unchecked Sendable {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
     }
 
+    /// User + system CPU time so far, in clock ticks (1/100 s), from /proc.
+    var cpuTicks: Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // after the command: state is field 3, utime 14 and stime 15 (1-based, whole line)
+        guard fields.count > 12, let u = Int(fields[11]), let s = Int(fields[12]) else { return 0 }
+        return u + s
+    }
+
     func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
 
     /// Waits for exit; returns the exit status, or nil on timeout.
