@@ -82,6 +82,30 @@ final class ChatRestoreTests: XCTestCase {
         XCTAssertEqual(try messages(out)[1]["reasoning_content"] as? String, text(capturedTurn.reasoning!))
     }
 
+    func testCaptureStoresTheJSONLiteralAndRawTextFromEarlierVersionsRestoresTheSame() throws {
+        let (captured, keys) = ChatRestore.record(capturedTurn, builder: builder, nowMs: SystemStoreClock().nowMilliseconds())
+        XCTAssertEqual(captured.format, .reasoningContentJSON)
+        XCTAssertEqual(captured.text, JSONStringEncoder.encode(capturedTurn.reasoning!), "encoded once, at capture")
+        XCTAssertEqual(captured.reasoningContentText, capturedTurn.reasoning)
+        XCTAssertTrue(captured.isWellFormed)
+        // A store written before the JSON literal was kept holds the raw text (format 0).
+        let old = MemoryStore()
+        old.insert(StoredReasoning(text: capturedTurn.reasoning!, format: .reasoningContent,
+                                   storedAtMilliseconds: captured.storedAtMilliseconds), for: keys)
+        let (_, fromOld) = try run(history, policy: policy(), store: old)
+        let (_, fromNew) = try run(history, policy: policy(), store: storeWithCapture())
+        XCTAssertEqual(fromOld, fromNew)
+    }
+
+    func testAMalformedJSONLiteralIsNotWellFormed() {
+        for bad in [#""unterminated"#, #""a" "#, #""\x""#, #"{"a":1}"#, "", #"""#, #""ctl\#u{01}""#] {
+            let value = StoredReasoning(text: Array(bad.utf8), format: .reasoningContentJSON, storedAtMilliseconds: 0)
+            XCTAssertFalse(value.isWellFormed, bad)
+        }
+        let raw = StoredReasoning(text: Array("not json \"".utf8), format: .reasoningContent, storedAtMilliseconds: 0)
+        XCTAssertTrue(raw.isWellFormed, "raw text is encoded at restore: any bytes do")
+    }
+
     func testANonEmptyClientReasoningIsNeverTouched() throws {
         let body = history.replacingOccurrences(of: #"{"role":"assistant","content":"","#,
                                                 with: #"{"role":"assistant","reasoning_content":"mine","content":"","#)
@@ -211,7 +235,8 @@ final class ChatRestoreTests: XCTestCase {
         var choice = capturedTurn
         choice.reasoning = nil
         let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: 5)
-        XCTAssertEqual(value.text, [])
+        XCTAssertEqual(value.reasoningContentText, [])
+        XCTAssertEqual(value.text, Array(#""""#.utf8), "stored as its JSON literal")
         XCTAssertEqual(keys.count, 3)
     }
 }

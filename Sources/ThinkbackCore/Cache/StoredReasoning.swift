@@ -12,6 +12,9 @@ public struct ReasoningFormat: RawRepresentable, Hashable, Sendable {
     public static let reasoningContent = ReasoningFormat(rawValue: 0)
     /// Anthropic thinking blocks: the bytes are an encoded list of blocks.
     public static let anthropicThinking = ReasoningFormat(rawValue: 1)
+    /// OpenAI-style `reasoning_content` as its JSON string literal, quotes included: encoded
+    /// once at capture, spliced as it is into every request that restores it.
+    public static let reasoningContentJSON = ReasoningFormat(rawValue: 2)
 }
 
 /// What the cache keeps per assistant message: the reasoning exactly as the provider produced
@@ -35,6 +38,38 @@ public struct StoredReasoning: Hashable, Sendable {
 }
 
 extension StoredReasoning {
+    /// A `reasoning_content` value stored as its JSON literal (`reasoningContentJSON`).
+    public static func reasoningContent(_ text: [UInt8], storedAtMilliseconds: UInt64) -> StoredReasoning {
+        StoredReasoning(text: JSONStringEncoder.encode(text), format: .reasoningContentJSON,
+                        storedAtMilliseconds: storedAtMilliseconds)
+    }
+
+    /// The `reasoning_content` text of a value in either OpenAI format; nil for other formats.
+    public var reasoningContentText: [UInt8]? {
+        switch format {
+        case .reasoningContent:
+            return text
+        case .reasoningContentJSON:
+            guard text.count >= 2 else { return nil }
+            var out: [UInt8] = []
+            text.withUnsafeBytes { JSONStringDecoding.appendUnescaped(UnsafeRawBufferPointer(rebasing: $0[1 ..< $0.count - 1]), to: &out) }
+            return out
+        default:
+            return nil
+        }
+    }
+
+    /// Whether a value read back from outside this process (a file, a shared Redis) can be used
+    /// as it is: a `reasoningContentJSON` value is spliced verbatim, so it must be exactly one
+    /// JSON string literal.
+    public var isWellFormed: Bool {
+        guard format == .reasoningContentJSON else { return true }
+        return text.withUnsafeBytes { raw in
+            guard raw.count >= 2, raw.first == UInt8(ascii: "\""), raw.last == UInt8(ascii: "\"") else { return false }
+            return (try? JSONValidator.validate(raw))?.kind == .string
+        }
+    }
+
     /// Estimated bookkeeping per stored value beyond its text (slot, array headers).
     public static let entryOverheadBytes = 128
     /// Estimated bookkeeping per key beyond its `CacheKey.byteCount` (index slot, key list).

@@ -30,7 +30,8 @@ public final class TieredStore: ReasoningStore {
         guard !missing.isEmpty else { return completion(results) }
         cold.lookup(missing.map { keys[$0] }) { [self] found in
             for (j, i) in missing.enumerated() {
-                guard j < found.count, let value = found[j] else {
+                // What comes back from the cold store is checked before it can be spliced.
+                guard j < found.count, let value = found[j], value.isWellFormed else {
                     misses += 1
                     continue
                 }

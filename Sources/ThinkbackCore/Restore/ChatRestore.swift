@@ -87,7 +87,12 @@ public enum ChatRestore {
             case .untouched:
                 break
             case .restore(let value, _):
-                result.edits.append(value.text.withUnsafeBytes { scan.messages[p.turn.messageIndex].reasoningEdit(encoding: $0) })
+                let message = scan.messages[p.turn.messageIndex]
+                if value.format == .reasoningContentJSON {
+                    result.edits.append(message.reasoningEdit(encodedValue: value.text))
+                } else {
+                    result.edits.append(value.text.withUnsafeBytes { message.reasoningEdit(encoding: $0) })
+                }
             case .placeholder:
                 result.edits.append(policy.placeholder.withUnsafeBytes { scan.messages[p.turn.messageIndex].reasoningEdit(encoding: $0) })
             case .reject:
@@ -193,6 +198,6 @@ public enum ChatRestore {
     public static func record(_ choice: CapturedChoice, builder: KeyBuilder, nowMs: UInt64) -> (StoredReasoning, [CacheKey]) {
         var keys: [CacheKey] = choice.toolCalls.compactMap { builder.toolCallKey(id: Array($0.id.utf8)) }
         if let key = builder.contentKey(contentKey(choice)) { keys.append(key) }
-        return (StoredReasoning(text: choice.reasoning ?? [], format: .reasoningContent, storedAtMilliseconds: nowMs), keys)
+        return (.reasoningContent(choice.reasoning ?? [], storedAtMilliseconds: nowMs), keys)
     }
 }
