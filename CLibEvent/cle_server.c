@@ -133,8 +133,7 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg) {
         }
         return;
     }
-    int closed = (what & EV_CLOSED) != 0;
-    if (!closed) {
+    if (!(what & EV_CLOSED)) {
         struct timeval now;
         event_base_gettimeofday_cached(c->server->loop->base, &now);
         if (now.tv_sec == x->born.tv_sec && now.tv_usec == x->born.tv_usec) return;  /* its own request */
@@ -145,7 +144,7 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg) {
             return;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-        closed = 1;                   /* end of stream, or an error such as a reset */
+        /* n == 0: the client closed; n < 0: an error such as a reset */
     }
     x->busy++;
     evhttp_connection_free(c->evcon);  /* runs connection_closed_cb: c is freed */
