@@ -51,19 +51,19 @@ public struct JSONStringSpan: Sendable, Equatable, Hashable {
         let expected = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
         if !hasEscapes {
             guard content.count == expected.count else { return false }
-            return UnsafeRawBufferPointer(rebasing: buffer[content]).elementsEqual(expected)
+            return RawBytes.equal(UnsafeRawBufferPointer(rebasing: buffer[content]), expected)
         }
         // An escaped spelling is never shorter than the value, so a short one cannot match.
         guard content.count >= expected.count else { return false }
-        return decodedBytes(in: buffer).elementsEqual(expected)
+        return decodedBytes(in: buffer).withUnsafeBytes { RawBytes.equal($0, expected) }
     }
 
     /// Decoded-value equality with another span of the same or another buffer.
     public func decodedEquals(_ other: JSONStringSpan, in buffer: UnsafeRawBufferPointer,
                               otherBuffer: UnsafeRawBufferPointer) -> Bool {
         if !hasEscapes && !other.hasEscapes {
-            return UnsafeRawBufferPointer(rebasing: buffer[content])
-                .elementsEqual(UnsafeRawBufferPointer(rebasing: otherBuffer[other.content]))
+            return RawBytes.equal(UnsafeRawBufferPointer(rebasing: buffer[content]),
+                                  UnsafeRawBufferPointer(rebasing: otherBuffer[other.content]))
         }
         return decodedBytes(in: buffer) == other.decodedBytes(in: otherBuffer)
     }
