@@ -32,6 +32,11 @@ public final class MemoryStore: ReasoningStore {
         find(key, now: clock.nowMilliseconds())
     }
 
+    public func hasNow(_ key: CacheKey) -> Bool {
+        guard let slot = index[key] else { return false }
+        return slots[slot].expiresAtMilliseconds > clock.nowMilliseconds()
+    }
+
     /// Stores `value` under `keys` (see `ReasoningStore.insert`), then evicts the least
     /// recently used values until both bounds hold.
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {

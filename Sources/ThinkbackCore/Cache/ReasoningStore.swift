@@ -15,6 +15,10 @@ public protocol ReasoningStore: AnyObject {
     /// A nil here is not a miss: `lookup` may still find it.
     func lookupNow(_ key: CacheKey) -> StoredReasoning?
 
+    /// Whether `lookup` would find `key` without waiting. No side effects: no recency, no
+    /// counters. The restore path uses it to skip building keys it will not need.
+    func hasNow(_ key: CacheKey) -> Bool
+
     /// Stores `value` once under every key in `keys` (a message's ids and its content key).
     /// A key that already pointed at another value now points at this one; the other value
     /// keeps its remaining keys and is dropped when none is left. The store may drop the
@@ -36,6 +40,9 @@ public protocol ReasoningStore: AnyObject {
 extension ReasoningStore {
     /// Nothing is available without waiting, by default.
     public func lookupNow(_ key: CacheKey) -> StoredReasoning? { nil }
+
+    /// Nothing is known without waiting, by default.
+    public func hasNow(_ key: CacheKey) -> Bool { false }
 
     /// Stores that expire on their own (Redis) need no sweep.
     public func removeExpired() {}

@@ -48,6 +48,8 @@ public final class TieredStore: ReasoningStore {
         hot.lookupNow(key)
     }
 
+    public func hasNow(_ key: CacheKey) -> Bool { hot.hasNow(key) }
+
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         hot.insert(value, for: keys)
         cold.insert(value, for: keys)

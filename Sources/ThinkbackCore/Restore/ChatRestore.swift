@@ -17,8 +17,13 @@ public enum ChatRestore {
 
     /// `pending` for a scope: all it depends on (the rest of the policy is decided later, and
     /// only for requests that have something to restore).
+    ///
+    /// `knownHit` tells which keys the store answers at once (`ReasoningStore.hasNow`): a
+    /// message found by a tool-call id needs no content key, whose canonical arguments cost a
+    /// parse (the id comes first in the lookup order, so the outcome is the same).
     public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
-                               scope: UpstreamPreset.RestoreScope, builder: KeyBuilder) -> [Pending] {
+                               scope: UpstreamPreset.RestoreScope, builder: KeyBuilder,
+                               knownHit: ((CacheKey) -> Bool)? = nil) -> [Pending] {
         var out: [Pending] = []
         for (index, message) in scan.messages.enumerated() where message.role == "assistant" {
             let presence = presence(message)
@@ -26,9 +31,14 @@ public enum ChatRestore {
             let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
             let hasCalls = !message.toolCalls.isEmpty
             guard hasCalls || scope == .all else { continue }
-            let turn = AssistantTurn(messageIndex: index, reasoning: presence, toolCallIDs: ids,
-                                     contentKey: contentKey(message, body: body))
-            out.append(Pending(turn: turn, keys: RestorePlanner.keys(for: turn, builder: builder)))
+            var turn = AssistantTurn(messageIndex: index, reasoning: presence, toolCallIDs: ids, contentKey: nil)
+            var keys = RestorePlanner.toolCallKeys(for: turn, builder: builder)
+            if !(knownHit.map { keys.contains(where: $0) } ?? false) {
+                let hasher = contentKey(message, body: body)
+                turn.contentKey = hasher
+                if let key = builder.contentKey(hasher) { keys.append(key) }
+            }
+            out.append(Pending(turn: turn, keys: keys))
         }
         return out
     }

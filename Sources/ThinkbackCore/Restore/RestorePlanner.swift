@@ -74,9 +74,14 @@ public enum RestorePlanner {
 
     /// The keys to look up, best first: every tool-call id, then the content key.
     public static func keys(for turn: AssistantTurn, builder: KeyBuilder) -> [CacheKey] {
-        var keys = turn.toolCallIDs.compactMap { id in id.withUnsafeBytes { builder.toolCallKey(id: $0) } }
+        var keys = toolCallKeys(for: turn, builder: builder)
         if let hasher = turn.contentKey, let key = builder.contentKey(hasher) { keys.append(key) }
         return keys
+    }
+
+    /// The turn's tool-call id keys alone.
+    public static func toolCallKeys(for turn: AssistantTurn, builder: KeyBuilder) -> [CacheKey] {
+        turn.toolCallIDs.compactMap { id in id.withUnsafeBytes { builder.toolCallKey(id: $0) } }
     }
 
     /// Decides one turn from its lookup results (same order as `keys(for:)`).

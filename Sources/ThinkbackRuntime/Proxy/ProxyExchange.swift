@@ -93,8 +93,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         self.tenant = tenant
+        let store = restorer.store
         pending = ChatRestore.pending(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
-                                      builder: KeyBuilder(tenant: tenant))
+                                      builder: KeyBuilder(tenant: tenant), knownHit: { store.hasNow($0) })
         guard !pending.isEmpty else {
             apply(machine.handle(.start))
             return
