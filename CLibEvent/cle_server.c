@@ -35,7 +35,7 @@ typedef struct cle_conn {
     struct evhttp_connection *evcon;
     struct bufferevent *bev;
     evutil_socket_t fd;
-    struct event *watch;
+    struct event *watch;              /* in the same allocation, right after this struct */
     cle_exchange *x;                  /* the exchange in flight, or NULL */
     unsigned watching : 1;            /* the watch is added */
     unsigned closed_mode : 1;         /* watching EV_CLOSED: the client sent more mid-request */
@@ -47,7 +47,6 @@ struct cle_exchange {
     cle_server *server;
     const uint8_t *body;              /* pulled-up request body */
     size_t body_len;
-    char peer[64];
     /* client watch */
     cle_callback on_gone;
     void *ctx;
@@ -115,7 +114,7 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     cle_exchange *x = c->x;
     c->x = NULL;
     if (c->fd >= 0 && c->fd < s->conns_cap && s->conns[c->fd] == c) s->conns[c->fd] = NULL;
-    event_free(c->watch);
+    if (c->watching) event_del(c->watch);
     free(c);
     if (x) exchange_client_gone(x);
 }
@@ -237,11 +236,6 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     event_base_gettimeofday_cached(s->loop->base, &x->born);
     s->unfinished++;
     evhttp_request_set_on_complete_cb(req, request_complete_cb, s);
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    char *host = NULL;
-    ev_uint16_t port = 0;
-    if (evcon) evhttp_connection_get_peer(evcon, &host, &port);
-    if (host) snprintf(x->peer, sizeof x->peer, "%s:%u", host, (unsigned)port);
     s->handler(x, s->ctx);
 }
 
@@ -358,8 +352,6 @@ void cle_exchange_release_request(cle_exchange *x) {
     headers_keep_connection(evhttp_request_get_input_headers(x->req));
     if (x->streaming) headers_keep_connection(evhttp_request_get_output_headers(x->req));
 }
-
-const char *cle_exchange_peer(const cle_exchange *x) { return x->peer; }
 
 void cle_exchange_add_header(cle_exchange *x, const char *name, const char *value) {
     evhttp_add_header(evhttp_request_get_output_headers(x->req), name, value);
@@ -518,14 +510,16 @@ void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *ctx) {
     }
     cle_conn *c = s->conns[fd];
     if (!c || c->evcon != evcon) {
-        c = calloc(1, sizeof *c);
+        /* one allocation for the connection and its event (an idle stream holds both) */
+        size_t head = (sizeof *c + 15) & ~(size_t)15;
+        c = calloc(1, head + event_get_struct_event_size());
         if (!c) return;
         c->server = s;
         c->evcon = evcon;
         c->bev = bev;
         c->fd = fd;
-        c->watch = event_new(s->loop->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
-        if (!c->watch) { free(c); return; }
+        c->watch = (struct event *)((char *)c + head);
+        event_assign(c->watch, s->loop->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
         s->conns[fd] = c;
         evhttp_connection_set_closecb(evcon, connection_closed_cb, c);
     }

@@ -110,8 +110,6 @@ const uint8_t *_Nullable cle_exchange_body(cle_exchange *x, size_t *len);
 /// stream need not hold them. Earlier body pointers and header strings become invalid; the
 /// body reads as empty and the headers as absent afterwards.
 void cle_exchange_release_request(cle_exchange *x);
-/// The client's peer address as text (for logs). Valid until the reply.
-const char *cle_exchange_peer(const cle_exchange *x);
 
 /// Adds a response header. Call before the reply or the stream start.
 void cle_exchange_add_header(cle_exchange *x, const char *name, const char *value);

@@ -68,11 +68,6 @@ public final class InboundRequest {
         if let x { cle_exchange_release_request(x) }
     }
 
-    public var peer: String {
-        guard let x else { return "-" }
-        return String(cString: cle_exchange_peer(x))
-    }
-
     private func addHeaders(_ headers: [(name: String, value: String)]) {
         guard let x else { return }
         for (name, value) in headers { cle_exchange_add_header(x, name, value) }
