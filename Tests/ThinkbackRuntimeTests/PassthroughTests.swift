@@ -28,6 +28,25 @@ final class PassthroughTests: XCTestCase {
         XCTAssertNotEqual(Self.maskingID(direct.body), direct.body, "the answer has an id to mask")
     }
 
+    func testLargeBodiesReachTheUpstreamByteForByte() throws {
+        // Bodies past libevent's 4 KiB read are read in one go by the proxy (cle_server.c):
+        // around that size and far past it, on one keep-alive connection, the upstream must
+        // get exactly the client's bytes.
+        let c = try RawHTTPClient(port: fixture.proxy.port)
+        c.setTimeout(20)
+        for size in [4000, 4095, 4096, 4097, 8193, 70_000, 300_000, 1_100_000] {
+            let unit = #"line \"quoted\" 北京 \\ tab\t end\n"#
+            var pad = ""
+            while pad.utf8.count < size { pad += unit }
+            let body = ProxyFixture.chatBody(stream: false, extra: #","pad":""# + pad + #"""#)
+            try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: body)
+            XCTAssertEqual(try c.readResponse().status, 200, "\(body.count) bytes")
+            let seen = try RawHTTPClient.request(port: fixture.sim.port, "GET", "/sim/last?n=1")
+            XCTAssertEqual(seen.body.count, body.count)
+            XCTAssertTrue(seen.body == body, "the upstream got other bytes for a \(body.count)-byte body")
+        }
+    }
+
     /// The body with the value of its first `"id"` replaced by `*`.
     static func maskingID(_ body: [UInt8]) -> [UInt8] {
         let key = Array(#""id":""#.utf8)
