@@ -47,6 +47,23 @@ final class PassthroughTests: XCTestCase {
         }
     }
 
+    func testProxyVariablesOfTheEnvironmentAreStillHonoured() throws {
+        // thinkback reads the proxy variables once instead of letting curl read them per
+        // transfer; one that is set must still route the upstream request through it (here a
+        // port nobody listens on: the request cannot get through, so 502).
+        let viaDeadProxy = try ProxyFixture(proxyArguments: ["--retries", "0"], proxyEnvironment: [
+            "http_proxy": "http://127.0.0.1:1", "no_proxy": "", "NO_PROXY": "",
+        ])
+        defer { viaDeadProxy.stop() }
+        let r = try RawHTTPClient.request(port: viaDeadProxy.proxy.port, "POST", "/v1/chat/completions",
+                                          headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(r.status, 502, String(decoding: r.body, as: UTF8.self))
+        // And without one, the same request goes straight to the upstream.
+        let direct = try RawHTTPClient.request(port: fixture.proxy.port, "POST", "/v1/chat/completions",
+                                               headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: false))
+        XCTAssertEqual(direct.status, 200)
+    }
+
     /// The body with the value of its first `"id"` replaced by `*`.
     static func maskingID(_ body: [UInt8]) -> [UInt8] {
         let key = Array(#""id":""#.utf8)

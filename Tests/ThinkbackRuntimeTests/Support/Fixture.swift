@@ -6,13 +6,13 @@ final class ProxyFixture {
     let sim: TestProcess
     let proxy: TestProcess
 
-    init(simArguments: [String] = [], proxyArguments: [String] = []) throws {
+    init(simArguments: [String] = [], proxyArguments: [String] = [], proxyEnvironment: [String: String] = [:]) throws {
         sim = try TestProcess("thinkback-sim", arguments: ["--listen", "127.0.0.1:0"] + simArguments)
         do {
             proxy = try TestProcess("thinkback", arguments: [
                 "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(sim.port)/v1",
                 "--retry-base-ms", "20", "--state-dir", NSTemporaryDirectory() + "thinkback-test-\(UUID().uuidString)",
-            ] + proxyArguments)
+            ] + proxyArguments, environment: proxyEnvironment)
         } catch {
             sim.stop()
             throw error
