@@ -6,6 +6,26 @@ final class FailureTests: XCTestCase {
     var fixture: ProxyFixture?
     override func tearDown() { fixture?.stop() }
 
+    func testAnUpstreamThatRestartedIsReachedOnAFreshConnection() throws {
+        // The pooled connection to the old upstream is dead (its socket's event was parked
+        // while idle, cle_loop.c): the next request must open a new one, with no retry.
+        let port = try TestProcess.freeLoopbackPort()
+        var sim = try TestProcess("thinkback-sim", arguments: ["--listen", "127.0.0.1:\(port)"])
+        let proxy = try TestProcess("thinkback", arguments: [
+            "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(port)/v1", "--retries", "0",
+            "--state-dir", NSTemporaryDirectory() + "thinkback-test-\(UUID().uuidString)",
+        ])
+        defer { proxy.stop(); sim.stop() }
+        for round in 0 ..< 3 {
+            let r = try RawHTTPClient.request(port: proxy.port, "POST", "/v1/chat/completions",
+                                              headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: round == 1))
+            XCTAssertEqual(r.status, 200, "round \(round): \(String(decoding: r.body, as: UTF8.self))")
+            sim.stop()
+            usleep(200_000)               // the old connection's end reaches the proxy
+            sim = try TestProcess("thinkback-sim", arguments: ["--listen", "127.0.0.1:\(port)"])
+        }
+    }
+
     func testOversizedBodyIs413() throws {
         let f = try ProxyFixture(simArguments: ["--fast", "on"], proxyArguments: ["--max-body-bytes", "1000"])
         fixture = f

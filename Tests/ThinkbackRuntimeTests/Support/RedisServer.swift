@@ -19,7 +19,7 @@ final class RedisServer {
         guard let binary = Self.binary else {
             throw XCTSkip("redis-server is not installed (scripts/setup --test installs it)")
         }
-        port = try Self.freePort()
+        port = try TestProcess.freeLoopbackPort()
         arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"] + extraArguments
         try start(binary)
     }
@@ -93,22 +93,5 @@ final class RedisServer {
         let info = try command("INFO memory")
         let line = info.split(separator: "\r\n").first { $0.hasPrefix("used_memory:") } ?? ""
         return Int(line.dropFirst("used_memory:".count)) ?? 0
-    }
-
-    private static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Bool in
-                bind(fd, sa, length) == 0 && getsockname(fd, sa, &length) == 0
-            }
-        }
-        guard bound else { throw NSError(domain: "RedisServer", code: 2) }
-        return UInt16(bigEndian: address.sin_port)
     }
 }
