@@ -96,33 +96,23 @@ final class Restorer {
     func account(_ outcome: ChatRestore.Outcome, requestID: String, policy: RestorePolicy) {
         var restoredHere = 0
         for (index, action) in outcome.actions {
+            let fallback: MissStrategy?
             switch action {
-            case .untouched:
-                // A miss left as it is: harmless without thinking, else `passthrough`.
-                counters.misses += 1
-                if policy.thinking {
-                    counters.fallbacks[.passthrough, default: 0] += 1
-                    logMiss(requestID, index, "passthrough")
-                }
             case .restore(_, let byToolCallID):
                 restoredHere += 1
                 if byToolCallID { counters.hitsToolCallID += 1 } else { counters.hitsContent += 1 }
-            case .placeholder:
-                counters.misses += 1
-                counters.fallbacks[.placeholder, default: 0] += 1
-                logMiss(requestID, index, "placeholder")
-            case .textualize:
-                counters.misses += 1
-                counters.fallbacks[.textualize, default: 0] += 1
-                logMiss(requestID, index, "textualize")
-            case .strip:
-                counters.misses += 1
-                counters.fallbacks[.strip, default: 0] += 1
-                logMiss(requestID, index, "strip")
-            case .reject:
-                counters.misses += 1
-                counters.fallbacks[.reject, default: 0] += 1
-                logMiss(requestID, index, "reject")
+                continue
+            // A miss left as it is: harmless without thinking, else `passthrough`.
+            case .untouched: fallback = policy.thinking ? .passthrough : nil
+            case .placeholder: fallback = .placeholder
+            case .textualize: fallback = .textualize
+            case .strip: fallback = .strip
+            case .reject: fallback = .reject
+            }
+            counters.misses += 1
+            if let fallback {
+                counters.fallbacks[fallback, default: 0] += 1
+                logMiss(requestID, index, fallback.rawValue)
             }
         }
         counters.restored += restoredHere
