@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ThinkbackTestSupport
 @testable import ThinkbackCore
 
 /// The OpenAI adapter of the restore core: keys, decisions turned into splices, strip and

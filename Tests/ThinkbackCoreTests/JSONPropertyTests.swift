@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ThinkbackTestSupport
 @testable import ThinkbackCore
 
 /// Random documents checked against Foundation's JSONSerialization. Foundation wrongly

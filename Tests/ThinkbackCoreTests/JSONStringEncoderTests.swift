@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ThinkbackTestSupport
 @testable import ThinkbackCore
 
 final class JSONStringEncoderTests: XCTestCase {

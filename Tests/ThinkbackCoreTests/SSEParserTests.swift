@@ -1,4 +1,5 @@
 import XCTest
+import ThinkbackTestSupport
 @testable import ThinkbackCore
 
 final class SSEParserTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ThinkbackTestSupport
 import ThinkbackCore
 @testable import ThinkbackRuntime
 
