@@ -22,8 +22,10 @@ let package = Package(
         ),
         // SQLite's C API (system library, pkg-config sqlite3): the default store.
         .systemLibrary(name: "CSQLite", path: "CSQLite", pkgConfig: "sqlite3"),
+        // Header only: the vector byte classification the JSON scanner inlines (pmovmskb).
+        .systemLibrary(name: "CByteClass"),
         // Pure: bytes in, decisions out. No I/O.
-        .target(name: "ThinkbackCore"),
+        .target(name: "ThinkbackCore", dependencies: ["CByteClass"]),
         // The loop: server, upstream client, routing, stores, config, logs.
         .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "CSQLite", "ThinkbackCore", logging]),
         .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),

@@ -1,6 +1,7 @@
 // One upstream transfer: an easy handle on the loop's multi handle. Found from curl through
 // CURLOPT_PRIVATE; retired only by cle_loop_after_curl (check_multi_info).
 #include "cle_internal.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,10 @@ struct cle_transfer {
     void *ctx;
     struct event *resume_ev;  /* created on the first resume: most transfers never pause */
     curl_off_t body_len;
+    const cle_body_part *parts; /* a gathered body (cle_transfer_options.parts), else NULL */
+    size_t nparts;
+    size_t part;                /* read position: part index and offset in it */
+    size_t part_off;
     cle_transfer *next;       /* reap list or pool */
     unsigned in_multi : 1;
     unsigned aborted : 1;
@@ -37,6 +42,40 @@ static size_t write_cb(char *buf, size_t size, size_t n, void *userp) {
     int taken = t->cbs.on_data(t->ctx, (const uint8_t *)buf, len);
     if (t->aborted) return 0;
     return taken ? len : CURL_WRITEFUNC_PAUSE;
+}
+
+/* CURLOPT_READFUNCTION for a gathered body: the next bytes of the parts, in order. */
+static size_t read_parts_cb(char *buf, size_t size, size_t n, void *userp) {
+    cle_transfer *t = userp;
+    size_t room = size * n, out = 0;
+    while (out < room && t->part < t->nparts) {
+        const cle_body_part *p = &t->parts[t->part];
+        size_t k = p->len - t->part_off;
+        if (k > room - out) k = room - out;
+        if (k) memcpy(buf + out, p->data + t->part_off, k);
+        out += k;
+        t->part_off += k;
+        if (t->part_off == p->len) {
+            t->part++;
+            t->part_off = 0;
+        }
+    }
+    return out;
+}
+
+/* CURLOPT_SEEKFUNCTION: curl rewinds the body when it sends the request again (a reused
+   connection that turned out closed). */
+static int seek_parts_cb(void *userp, curl_off_t offset, int origin) {
+    cle_transfer *t = userp;
+    if (origin != SEEK_SET || offset < 0 || offset > t->body_len) return CURL_SEEKFUNC_CANTSEEK;
+    size_t left = (size_t)offset, i = 0;
+    while (i < t->nparts && left >= t->parts[i].len) {
+        left -= t->parts[i].len;
+        i++;
+    }
+    t->part = i;
+    t->part_off = left;
+    return CURL_SEEKFUNC_OK;
 }
 
 static void resume_event_cb(evutil_socket_t fd, short what, void *arg) {
@@ -139,10 +178,21 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
        it for its whole life, so streams get a small one. */
     if (o->receive_buffer_bytes > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, o->receive_buffer_bytes);
     t->body_len = o->is_post ? (curl_off_t)o->body_len : 0;
+    t->parts = NULL;
+    t->nparts = t->part = t->part_off = 0;
     if (o->is_post) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body ? (const char *)o->body : "");
+        if (o->parts) {
+            t->parts = o->parts;
+            t->nparts = o->nparts;
+            curl_easy_setopt(e, CURLOPT_READFUNCTION, read_parts_cb);
+            curl_easy_setopt(e, CURLOPT_READDATA, t);
+            curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, seek_parts_cb);
+            curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
+        } else {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body ? (const char *)o->body : "");
+        }
         /* Bodies past 64 KiB go out through curl's upload buffer, 64 KiB per loop pass by
            default: a 200 KB history took four passes. Size it to the body (curl caps it). */
         if (o->body_len > CLE_UPLOAD_BUFFER_DEFAULT)

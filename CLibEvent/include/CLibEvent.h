@@ -157,10 +157,21 @@ typedef struct cle_transfer_callbacks {
     void (*on_done)(void *_Nullable ctx, int curl_code);
 } cle_transfer_callbacks;
 
+/// One piece of a request body gathered from several places (see cle_transfer_options.parts).
+typedef struct cle_body_part {
+    const uint8_t *_Nullable data;
+    size_t len;
+} cle_body_part;
+
 typedef struct cle_transfer_options {
     const char *url;
     const uint8_t *_Nullable body;  // not copied: must stay valid until on_done or abort
-    size_t body_len;
+    size_t body_len;                // the whole body's length (the parts' sum when parts is set)
+    // Instead of `body`: the body is these parts in order, read by curl's read callback
+    // straight into its upload buffer (no contiguous copy made first). Neither the array nor
+    // the bytes are copied: both must stay valid until on_done or abort.
+    const cle_body_part *_Nullable parts;
+    size_t nparts;
     int is_post;
     long connect_timeout_ms;
     long total_timeout_ms;     // 0: none (streams bound idle time with low-speed limits)

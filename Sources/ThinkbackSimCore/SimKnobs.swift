@@ -21,6 +21,7 @@
 /// - `x-sim-status: S` — answer status S (400–599, e.g. 503 or 429) with an error body
 ///   instead of a model answer (before any validation or ledger work).
 /// - `x-sim-retry-after: N` — with `x-sim-status`, add `Retry-After: N`.
+/// - `x-sim-hang-up: 1` — close the connection once the request is read, sending nothing.
 /// - `x-sim-fail-times: N` with `x-sim-fault-id: ID` — the faults above apply only to the first
 ///   N requests carrying that id (counted per id until `POST /sim/reset`); later attempts are
 ///   answered normally. Without `x-sim-fail-times` the faults apply to every request; without
@@ -61,6 +62,8 @@ public struct SimKnobs: Sendable, Equatable {
     public var holdEndMs: Int = 0
     /// `x-sim-status`: answer this status with an error body instead of a model answer.
     public var status: Int?
+    /// `x-sim-hang-up`: close the connection once the request is read, sending nothing.
+    public var hangUp = false
     /// `x-sim-retry-after`: the `Retry-After` value sent with `status`.
     public var retryAfter: String?
     /// `x-sim-fail-times`: faults apply to the first N attempts of `faultID` only.
@@ -150,6 +153,9 @@ public struct SimKnobs: Sendable, Equatable {
             case "x-sim-stall-after": k.stallAfterEvents = try int(0...Int.max)
             case "x-sim-hold-end-ms": k.holdEndMs = try int(0...600_000)
             case "x-sim-status": k.status = try int(400...599)
+            case "x-sim-hang-up":
+                guard value == "1" else { throw bad() }
+                k.hangUp = true
             case "x-sim-retry-after":
                 guard Int(value).map({ $0 >= 0 }) == true else { throw bad() }
                 k.retryAfter = value
@@ -192,13 +198,14 @@ public struct SimKnobs: Sendable, Equatable {
         return k
     }
 
-    /// Whether any fault knob (status, drop, stall) is set.
-    public var hasFault: Bool { status != nil || dropAfterEvents != nil || stallAfterEvents != nil }
+    /// Whether any fault knob (status, hang-up, drop, stall) is set.
+    public var hasFault: Bool { status != nil || hangUp || dropAfterEvents != nil || stallAfterEvents != nil }
 
     /// These knobs with every fault knob cleared (an attempt past `x-sim-fail-times`).
     public var withoutFaults: SimKnobs {
         var k = self
         k.status = nil
+        k.hangUp = false
         k.retryAfter = nil
         k.dropAfterEvents = nil
         k.stallAfterEvents = nil

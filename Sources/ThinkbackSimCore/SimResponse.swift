@@ -8,11 +8,15 @@ public enum SimResponse {
     /// on OpenAI routes. A non-stream answer that carries timing or fault knobs also comes as
     /// `.stream`, its body as a single element: the body is always the concatenation.
     case stream(status: Int, headers: [(String, String)], events: [[UInt8]], plan: SimStreamPlan)
+    /// No answer at all: the server closes the connection once it has read the request
+    /// (`x-sim-hang-up`), as a keep-alive peer that timed the connection out does.
+    case hangUp
 
     /// The HTTP status.
     public var status: Int {
         switch self {
         case .full(let status, _, _), .stream(let status, _, _, _): return status
+        case .hangUp: return 0
         }
     }
 
@@ -20,6 +24,7 @@ public enum SimResponse {
     public var headers: [(String, String)] {
         switch self {
         case .full(_, let headers, _), .stream(_, let headers, _, _): return headers
+        case .hangUp: return []
         }
     }
 
@@ -29,6 +34,7 @@ public enum SimResponse {
         switch self {
         case .full(_, _, let body): return body
         case .stream(_, _, let events, _): return events.flatMap { $0 }
+        case .hangUp: return []
         }
     }
 

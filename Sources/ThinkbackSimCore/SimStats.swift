@@ -5,13 +5,13 @@ struct SimStats {
     /// Requests to a chat route (OpenAI or Anthropic).
     var chatRequests = 0
     /// Outcome of each chat request: `accepted`, a ``RefusalKind`` raw value, `unauthorized`,
-    /// `knob_error`, `fault_status`, `fast`.
+    /// `knob_error`, `fault_status`, `fault_hang_up`, `fast`.
     var verdicts: [String: Int] = [:]
     /// Stream faults handed to the server: `drop`, `stall`.
     var faults: [String: Int] = [:]
 
     static let verdictKeys =
-        ["accepted", "fast", "unauthorized", "knob_error", "fault_status"] + RefusalKind.allCases.map(\.rawValue)
+        ["accepted", "fast", "unauthorized", "knob_error", "fault_status", "fault_hang_up"] + RefusalKind.allCases.map(\.rawValue)
 
     mutating func count(_ verdict: String) { verdicts[verdict, default: 0] += 1 }
 

@@ -31,6 +31,10 @@ extension Simulator {
                 knobs: knobs.withoutFaults)
         }
         if knobs.hasFault, !faultApplies(knobs) { knobs = knobs.withoutFaults }
+        if knobs.hangUp {
+            stats.count("fault_hang_up")
+            return .hangUp
+        }
         if let status = knobs.status {
             stats.count("fault_status")
             var headers = Self.jsonHeaders

@@ -197,6 +197,8 @@ do {
         case let .stream(status, headers, events, plan):
             StreamPlayer(loop: loop, request: request, events: events, plan: plan, stats: stats)
                 .start(status: status, headers: headers)
+        case .hangUp:
+            request.abort()
         }
     }
     let signals = [SIGINT, SIGTERM].map { LoopSignal(loop: loop, signal: $0) { loop.stop() } }

@@ -85,6 +85,16 @@ final class KnobTests: XCTestCase {
         XCTAssertEqual(client.chat(body, headers: headers).status, 503)
     }
 
+    func testHangUpAnswersNothingAndCountsAsAFault() {
+        let client = Client(sim: makeSim())
+        let body: [String: Any] = ["model": "mimo-v2.5-pro", "messages": [["role": "user", "content": "x"]]]
+        let headers = [("x-sim-hang-up", "1"), ("x-sim-fail-times", "1"), ("x-sim-fault-id", "h")]
+        guard case .hangUp = client.chat(body, headers: headers) else { return XCTFail("the first attempt is hung up on") }
+        XCTAssertEqual(client.chat(body, headers: headers).status, 200, "the next is answered")
+        XCTAssertEqual(client.sim.verdictCount("fault_hang_up"), 1)
+        XCTAssertEqual(client.chat(body, headers: [("x-sim-hang-up", "yes")]).status, 400, "only 1 is a value")
+    }
+
     func testDropAndStallBecomePartOfTheStreamPlan() {
         let client = Client(sim: makeSim())
         let body: [String: Any] = ["model": "mimo-v2.5-pro", "stream": true, "messages": [["role": "user", "content": "x"]]]

@@ -1,3 +1,5 @@
+import CByteClass
+
 extension JSONReader {
     /// Scans a string whose opening quote is at `offset`; leaves `offset` after the closing
     /// quote. Validates escapes, rejects control characters and ill-formed UTF-8.
@@ -8,38 +10,48 @@ extension JSONReader {
         var escapes = false
         let p = self.p
         let end = self.end
-        // Sixteen bytes at a time: a mask of the special bytes (quote, backslash, control,
-        // non-ASCII), each handled in turn without reloading the block.
-        while i &+ 16 <= end {
-            var bits = Self.specialMask(UnsafeRawPointer(p + i))
-            if bits == 0 {
-                i &+= 16
-                continue
-            }
-            let base = i
-            repeat {
-                let j = base &+ bits.trailingZeroBitCount
-                let c = p[j]
-                if c == UInt8(ascii: "\"") {
-                    offset = j + 1
-                    return JSONStringSpan(content: start ..< j, hasEscapes: escapes)
-                }
-                if c == UInt8(ascii: "\\") {
-                    escapes = true
-                    i = try Self.scanEscape(p, at: j, end)
-                } else if c < 0x20 {
-                    throw error("control character in string", at: j)
-                } else {
-                    i = try Self.scanNonASCII(p, at: j, end)
-                }
-                let consumed = i &- base
-                if consumed >= 16 { break }
-                bits &= ~0 &<< UInt32(consumed)
-            } while bits != 0
-            i = max(i, base &+ 16)
-        }
-        // The last bytes of the buffer, one at a time.
         while true {
+            // Sixty-four bytes at a time (the string's end may lie anywhere in the block: what
+            // follows it is never looked at): a mask of the special bytes (quote, backslash,
+            // control, non-ASCII), each handled in turn without reloading the block.
+            while i &+ 64 <= end {
+                var bits = tb_string_specials64(p + i)
+                if bits == 0 {
+                    i &+= 64
+                    continue
+                }
+                let base = i
+                repeat {
+                    let j = base &+ bits.trailingZeroBitCount
+                    let c = p[j]
+                    if c == UInt8(ascii: "\"") {
+                        offset = j + 1
+                        return JSONStringSpan(content: start ..< j, hasEscapes: escapes)
+                    }
+                    if c == UInt8(ascii: "\\") {
+                        escapes = true
+                        i = try Self.scanEscape(p, at: j, end)
+                    } else if c < 0x20 {
+                        throw error("control character in string", at: j)
+                    } else {
+                        i = try Self.scanNonASCII(p, at: j, end)
+                    }
+                    let consumed = i &- base
+                    if consumed >= 64 { break }
+                    bits &= ~0 &<< UInt64(consumed)
+                } while bits != 0
+                i = max(i, base &+ 64)
+            }
+            // The last 64 bytes of the buffer: sixteen at a time to the next special byte,
+            // then byte by byte.
+            while i &+ 16 <= end {
+                let bits = tb_string_specials16(p + i)
+                if bits != 0 {
+                    i &+= bits.trailingZeroBitCount
+                    break
+                }
+                i &+= 16
+            }
             guard i < end else { throw error("unterminated string", at: start - 1) }
             let c = p[i]
             if c == UInt8(ascii: "\"") {
@@ -94,34 +106,6 @@ extension JSONReader {
     @inline(__always)
     static func isPlainThreeByteLead(_ lead: UInt8) -> Bool {
         lead &- 0xE1 <= 0xEF - 0xE1 && lead != 0xED
-    }
-
-    /// The special bytes (quote, backslash, below 0x20, at least 0x80) among the sixteen at
-    /// `p`: for each 8-byte half (first bytes in the low bits), 0x80 in the position of
-    /// every special byte and 0 elsewhere. Exact per byte (lanes do not carry), so the
-    /// lowest set bit is the first special byte.
-    @inline(__always)
-    static func specialBytes(_ p: UnsafeRawPointer) -> (UInt64, UInt64) {
-        let x = p.loadUnaligned(as: SIMD16<UInt8>.self)
-        let low7 = x & SIMD16(repeating: 0x7F)
-        // Per lane, the high bit of each term is set when the byte is *not* that kind of
-        // special: not a quote, not a backslash, not below 0x20 (for bytes below 0x80).
-        let notQuote = ((low7 ^ SIMD16(repeating: 0x22)) &+ SIMD16(repeating: 0x7F))
-        let notBackslash = ((low7 ^ SIMD16(repeating: 0x5C)) &+ SIMD16(repeating: 0x7F))
-        let notControl = low7 &+ SIMD16(repeating: 0x60)
-        let ordinary = notQuote & notBackslash & notControl & ~x
-        let special = ~ordinary & SIMD16(repeating: 0x80)
-        return unsafeBitCast(special, to: (UInt64, UInt64).self)
-    }
-
-    /// `specialBytes` as a 16-bit mask: bit k set when byte k is special.
-    @inline(__always)
-    static func specialMask(_ p: UnsafeRawPointer) -> UInt32 {
-        let (low, high) = specialBytes(p)
-        // One bit per byte: the high bits gathered into the top byte by one multiplication.
-        let gather: UInt64 = 0x0102_0408_1020_4080
-        return UInt32(truncatingIfNeeded: ((low &>> 7) &* gather) &>> 56)
-            | UInt32(truncatingIfNeeded: ((high &>> 7) &* gather) &>> 56) &<< 8
     }
 
     /// Validates the escape whose backslash is at `i`; returns the offset after it.

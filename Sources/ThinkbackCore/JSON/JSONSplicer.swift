@@ -57,6 +57,30 @@ public enum JSONSplicer {
         return UnsafeMutableRawBufferPointer(rebasing: out[0 ..< written])
     }
 
+    /// One piece of the edited document, in order: a run of the original bytes, or the
+    /// replacement of the edit at an index of the edits given.
+    public enum Piece: Equatable, Sendable {
+        case original(Range<Int>)
+        case replacement(Int)
+    }
+
+    /// The edited document as pieces, without copying anything (for a reader that gathers
+    /// them: curl's read callback), and its size. Empty pieces are left out.
+    public static func pieces(_ edits: [JSONEdit], originalCount: Int) throws(JSONSpliceError) -> (pieces: [Piece], size: Int) {
+        let (order, size) = try plan(edits, originalCount: originalCount)
+        var pieces: [Piece] = []
+        pieces.reserveCapacity(2 * order.count + 1)
+        var from = 0
+        for k in order {
+            let r = edits[k].range
+            if r.lowerBound > from { pieces.append(.original(from ..< r.lowerBound)) }
+            if !edits[k].replacement.isEmpty { pieces.append(.replacement(k)) }
+            from = r.upperBound
+        }
+        if originalCount > from { pieces.append(.original(from ..< originalCount)) }
+        return (pieces, size)
+    }
+
     /// The edits in application order and the size of the result; throws on bad edits.
     private static func plan(_ edits: [JSONEdit], originalCount: Int) throws(JSONSpliceError) -> ([Int], Int) {
         let order = edits.indices.sorted {

@@ -1,3 +1,5 @@
+import CByteClass
+
 /// Writes arbitrary UTF-8 text as a JSON string literal for injection into a document.
 ///
 /// Only what JSON requires is escaped: `"` and `\` as `\"` and `\\`, control characters below
@@ -99,13 +101,9 @@ public enum JSONStringEncoder {
             // Sixteen bytes at a time, straight to the first that is not plain ASCII (a
             // quote, backslash, control or high byte), then eight.
             while i + 16 <= end {
-                let (low, high) = JSONReader.specialBytes(UnsafeRawPointer(base + i))
-                if low != 0 {
-                    i += low.trailingZeroBitCount >> 3
-                    break
-                }
-                if high != 0 {
-                    i += 8 + high.trailingZeroBitCount >> 3
+                let bits = tb_string_specials16(base + i)
+                if bits != 0 {
+                    i += bits.trailingZeroBitCount
                     break
                 }
                 i += 16

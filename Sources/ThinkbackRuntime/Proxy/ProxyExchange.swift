@@ -33,7 +33,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var pending: [ChatRestore.Pending] = []
     private var found: [[StoredReasoning?]] = []
     /// The rewritten body sent upstream, when restoration changed it (curl reads it in place).
-    private var upstreamBody: UnsafeMutableRawBufferPointer?
+    private var restoredBody: RestoredBody?
     private var model = "-"
     // Capture of a streamed answer
     private var sse: SSEParser?
@@ -52,7 +52,6 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     deinit {
         if let buffer { evbuffer_free(buffer) }
-        upstreamBody?.deallocate()
     }
 
     func start() {
@@ -124,11 +123,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             restorer.counters.rejected += 1
             return replyOwnError(.reasoningMissing(messageIndex: index))
         }
-        upstreamBody?.deallocate()
-        upstreamBody = nil
+        restoredBody = nil
         if !outcome.edits.isEmpty {
             do {
-                upstreamBody = try JSONSplicer.applyAllocating(outcome.edits, to: request.body)
+                restoredBody = try RestoredBody(edits: outcome.edits, original: request.body)
             } catch {
                 // A bug, not bad input: say so and forward the original rather than a broken body.
                 proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestID)", "error": "\(error.reason)"])
@@ -167,9 +165,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     /// The body that goes upstream: the restored one, else the client's.
-    private var outgoingBody: UnsafeRawBufferPointer {
-        if let upstreamBody { return UnsafeRawBufferPointer(upstreamBody) }
-        return request.body
+    private var outgoingBody: UpstreamBody {
+        restoredBody?.upload ?? .bytes(request.body)
     }
 
     private func replyOwnError(_ error: ProxyError) {
@@ -313,9 +310,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
         pending = []
         found = []
         guard transfer?.releaseUpload() ?? true else { return }
+        restoredBody = nil   // before the client's body it may point into
         request.releaseRequest()
-        upstreamBody?.deallocate()
-        upstreamBody = nil
     }
 
     /// curl's receive buffer for this request: small when it asks for a stream.

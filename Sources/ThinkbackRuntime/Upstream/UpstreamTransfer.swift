@@ -38,7 +38,7 @@ final class UpstreamTransfer {
 
     /// Starts the transfer. `body` must stay valid until `transferDone` or `abort()`.
     /// Returns nil, or the reason it could not start (no callback fires then).
-    func start(loop: EventLoop, options: Options, body: UnsafeRawBufferPointer) -> String? {
+    func start(loop: EventLoop, options: Options, body: UpstreamBody) -> String? {
         precondition(raw == nil, "transfer started twice")
         var callbacks = cle_transfer_callbacks(
             on_header: { ctx, line, len in
@@ -72,11 +72,19 @@ final class UpstreamTransfer {
                 _ = cle_transfer_add_header_kv(t, name, value)
             }
         }
+        var bytes: UnsafePointer<UInt8>?
+        var parts: UnsafeBufferPointer<cle_body_part>?
+        switch body {
+        case .bytes(let b): bytes = b.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        case .parts(let p, _): parts = p
+        }
         let rc = options.url.withCString { url -> Int32 in
             var o = cle_transfer_options(
                 url: url,
-                body: body.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                body: bytes,
                 body_len: body.count,
+                parts: parts?.baseAddress,
+                nparts: parts?.count ?? 0,
                 is_post: options.isPost ? 1 : 0,
                 connect_timeout_ms: options.connectTimeoutMs,
                 total_timeout_ms: 0,
