@@ -23,10 +23,14 @@ struct cle_loop {
     int nurls;
     struct cle_sock **parked;       /* by fd: pooled upstream sockets whose event stays registered */
     int parked_cap;
+    cle_exchange *flush;            /* streams with chunks queued inside curl callbacks */
 };
 
-/* Retires finished transfers and frees aborted ones: after every curl call. */
+/* Retires finished transfers and frees aborted ones, then writes what the streams were given
+   meanwhile: after every curl call. */
 void cle_loop_after_curl(cle_loop *loop);
+/* Writes the chunks queued for each stream while curl ran (cle_server.c). */
+void cle_server_flush(cle_loop *loop);
 /* Frees a transfer or returns its easy handle to the loop's pool. */
 void cle_transfer_release(cle_transfer *t);
 /* CURLOPT_CLOSESOCKETFUNCTION: forgets a parked socket's event, then closes the socket. */

@@ -57,11 +57,13 @@ struct cle_exchange {
     unsigned nslots, low_mark, queued;
     unsigned busy;                    /* >0 inside shim calls that may release slots */
     unsigned was_full : 1;
+    unsigned flush_pending : 1;       /* on loop->flush: chunks queued, not yet written */
     unsigned streaming : 1;
     unsigned finished : 1;            /* the reply is complete on our side */
     unsigned gone : 1;                /* the client left first */
     cle_callback on_drain;
     struct event *drain_ev;           /* created when the queue first fills */
+    cle_exchange *flush_next;
 };
 
 static void exchange_maybe_free(cle_exchange *x) {
@@ -390,6 +392,35 @@ static void write_chunk_now(cle_exchange *x) {
     if (bev && write_now(bev)) bufferevent_disable(bev, EV_WRITE);
 }
 
+/* A stream's head or chunk given while curl runs: curl hands over an upstream read one
+   chunk-encoded event at a time, and keeps reading while the socket has more, so writing
+   each at once meant a writev per event (four per read under load). Queue the exchange;
+   cle_loop_after_curl writes everything it got in one go, in the same loop pass. */
+static void write_chunk_soon(cle_exchange *x) {
+    cle_loop *loop = x->loop;
+    if (!loop->in_curl) {
+        write_chunk_now(x);
+        return;
+    }
+    if (x->flush_pending) return;
+    x->flush_pending = 1;
+    x->busy++;                                  /* kept until flushed */
+    x->flush_next = loop->flush;
+    loop->flush = x;
+}
+
+void cle_server_flush(cle_loop *loop) {
+    while (loop->flush) {
+        cle_exchange *x = loop->flush;
+        loop->flush = x->flush_next;
+        x->flush_next = NULL;
+        x->flush_pending = 0;
+        write_chunk_now(x);                     /* no-op once the request is gone */
+        x->busy--;
+        exchange_maybe_free(x);
+    }
+}
+
 
 void cle_exchange_reply(cle_exchange *x, int status, const uint8_t *body, size_t len) {
     exchange_unwatch(x);
@@ -422,7 +453,7 @@ void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsi
     x->on_drain = on_drain;
     x->streaming = 1;
     evhttp_send_reply_start(x->req, status, NULL);
-    write_chunk_now(x);
+    write_chunk_soon(x);                         /* with the first chunk, when curl has one */
 }
 
 int cle_exchange_stream_full(const cle_exchange *x) { return x->queued >= x->nslots; }
@@ -439,6 +470,12 @@ static int stream_mark_full(cle_exchange *x) {
 int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
     if (!x->req || x->gone || x->finished) return -1;
     if (len == 0) return 0;
+    if (x->queued >= x->nslots && x->flush_pending) {
+        x->busy++;
+        write_chunk_now(x);                      /* the queued chunks first: they free slots */
+        x->busy--;
+        if (!x->req || x->gone || x->finished) return -1;
+    }
     if (x->queued >= x->nslots) {
         stream_mark_full(x);
         return -1;
@@ -456,7 +493,7 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
     }
     x->busy++;
     evhttp_send_reply_chunk(x->req, scratch);   /* moves the reference, no copy */
-    write_chunk_now(x);                         /* the chunk may be released right here */
+    write_chunk_soon(x);                        /* the chunk may be released right here */
     x->busy--;
     if (evbuffer_get_length(scratch)) evbuffer_drain(scratch, evbuffer_get_length(scratch));
     return 0;

@@ -333,6 +333,7 @@ void cle_loop_after_curl(cle_loop *loop) {
         }
         cle_transfer_release(t);
     }
+    if (loop->flush) cle_server_flush(loop);
 }
 
 const char *cle_curl_strerror(int code) { return curl_easy_strerror((CURLcode)code); }
