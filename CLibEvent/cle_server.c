@@ -58,6 +58,7 @@ struct cle_exchange {
     unsigned busy;                    /* >0 inside shim calls that may release slots */
     unsigned was_full : 1;
     unsigned flush_pending : 1;       /* on loop->flush: chunks queued, not yet written */
+    unsigned wrote_chunk : 1;         /* the stream's first chunk went out (with the head) */
     unsigned streaming : 1;
     unsigned finished : 1;            /* the reply is complete on our side */
     unsigned gone : 1;                /* the client left first */
@@ -392,21 +393,25 @@ static void write_chunk_now(cle_exchange *x) {
     if (bev && write_now(bev)) bufferevent_disable(bev, EV_WRITE);
 }
 
-/* A stream's head or chunk given while curl runs: curl hands over an upstream read one
-   chunk-encoded event at a time, and keeps reading while the socket has more, so writing
-   each at once meant a writev per event (four per read under load). Queue the exchange;
-   cle_loop_after_curl writes everything it got in one go, in the same loop pass. */
-static void write_chunk_soon(cle_exchange *x) {
+/* Queues the exchange for cle_server_flush, which cle_loop_after_curl runs once curl
+   returns, in the same loop pass. */
+static void flush_soon(cle_exchange *x) {
     cle_loop *loop = x->loop;
-    if (!loop->in_curl) {
-        write_chunk_now(x);
-        return;
-    }
     if (x->flush_pending) return;
     x->flush_pending = 1;
     x->busy++;                                  /* kept until flushed */
     x->flush_next = loop->flush;
     loop->flush = x;
+}
+
+/* A stream's chunk given while curl runs: curl hands over an upstream read one chunk-encoded
+   event at a time, and keeps reading while the socket has more, so writing each at once
+   meant a writev per event (four per read under load): queue it, and write what the read
+   brought in one go. The first chunk goes at once, with the head: the first byte waits for
+   nothing (not even the capture of the event it carries, which runs after this call). */
+static void write_chunk_soon(cle_exchange *x) {
+    if (!x->loop->in_curl || !x->wrote_chunk) write_chunk_now(x);
+    else flush_soon(x);
 }
 
 void cle_server_flush(cle_loop *loop) {
@@ -453,7 +458,10 @@ void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsi
     x->on_drain = on_drain;
     x->streaming = 1;
     evhttp_send_reply_start(x->req, status, NULL);
-    write_chunk_soon(x);                         /* with the first chunk, when curl has one */
+    /* Inside curl the head waits for the first chunk, if this read brought one: one segment
+       for both. */
+    if (x->loop->in_curl) flush_soon(x);
+    else write_chunk_now(x);
 }
 
 int cle_exchange_stream_full(const cle_exchange *x) { return x->queued >= x->nslots; }
@@ -494,6 +502,7 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
     x->busy++;
     evhttp_send_reply_chunk(x->req, scratch);   /* moves the reference, no copy */
     write_chunk_soon(x);                        /* the chunk may be released right here */
+    x->wrote_chunk = 1;
     x->busy--;
     if (evbuffer_get_length(scratch)) evbuffer_drain(scratch, evbuffer_get_length(scratch));
     return 0;
