@@ -25,18 +25,19 @@ final class RestoredBody {
     static let gatherThreshold = 64 * 1024
 
     let count: Int
-    private var contiguous: UnsafeMutableRawBufferPointer?
+    private let contiguous: UnsafeMutableRawBufferPointer?
     /// The replacements, back to back (the only bytes copied for a gathered body).
-    private var inserts: UnsafeMutableRawBufferPointer?
-    private var parts: UnsafeMutableBufferPointer<cle_body_part>?
+    private let inserts: UnsafeMutableRawBufferPointer?
+    private let parts: UnsafeMutableBufferPointer<cle_body_part>?
 
     /// `original` must stay valid as long as this body (it is read in place when gathered).
-    init(edits: [JSONEdit], original: UnsafeRawBufferPointer,
-         gatherThreshold: Int = RestoredBody.gatherThreshold) throws(JSONSpliceError) {
+    init(edits: [JSONEdit], original: UnsafeRawBufferPointer) throws(JSONSpliceError) {
         let (pieces, size) = try JSONSplicer.pieces(edits, originalCount: original.count)
         count = size
-        guard size >= gatherThreshold, let base = original.baseAddress else {
+        guard size >= Self.gatherThreshold, let base = original.baseAddress else {
             contiguous = try JSONSplicer.applyAllocating(edits, to: original)
+            inserts = nil
+            parts = nil
             return
         }
         var insertBytes = 0
@@ -56,6 +57,7 @@ final class RestoredBody {
                 at += bytes.count
             }
         }
+        contiguous = nil
         self.inserts = inserts
         self.parts = UnsafeMutableBufferPointer(rebasing: parts[0 ..< pieces.count])
     }
@@ -65,8 +67,6 @@ final class RestoredBody {
         inserts?.deallocate()
         parts?.deallocate()
     }
-
-    var isGathered: Bool { parts != nil }
 
     var upload: UpstreamBody {
         if let parts { return .parts(UnsafeBufferPointer(parts), count: count) }
