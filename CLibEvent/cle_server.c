@@ -65,12 +65,36 @@ struct cle_exchange {
     cle_callback on_drain;
     struct event *drain_ev;           /* created when the queue first fills */
     cle_exchange *flush_next;
+    struct evbuffer *held;            /* chunks (by reference) given during one curl action,
+                                         sent as one HTTP chunk once it returns */
 };
 
 static void exchange_maybe_free(cle_exchange *x) {
     if (!(x->finished || x->gone) || x->queued || x->busy) return;
     if (x->drain_ev) event_free(x->drain_ev);
+    if (x->held) evbuffer_free(x->held);   /* empty: its chunks count in queued */
     free(x);
+}
+
+/* Frees the held chunks unsent (the reply is over). Their cleanups cannot free x meanwhile. */
+static void held_drop(cle_exchange *x) {
+    size_t n = x->held ? evbuffer_get_length(x->held) : 0;
+    if (!n) return;
+    x->busy++;
+    evbuffer_drain(x->held, n);
+    x->busy--;
+}
+
+/* Sends the held chunks as one HTTP chunk (their references move, no copy). */
+static void held_send(cle_exchange *x) {
+    if (!x->held || !evbuffer_get_length(x->held)) return;
+    if (!x->req || x->gone || x->finished) {
+        held_drop(x);
+        return;
+    }
+    x->busy++;
+    evhttp_send_reply_chunk(x->req, x->held);
+    x->busy--;
 }
 
 static void watch_cb(evutil_socket_t fd, short what, void *arg);
@@ -99,6 +123,7 @@ static void exchange_client_gone(cle_exchange *x) {
     x->gone = 1;
     x->conn = NULL;
     x->server->unfinished--;          /* evhttp will not complete this reply */
+    held_drop(x);
     struct evhttp_request *req = x->req;
     x->req = NULL;
     if (req && evhttp_request_get_connection(req) == NULL) evhttp_request_free(req);
@@ -404,22 +429,13 @@ static void flush_soon(cle_exchange *x) {
     loop->flush = x;
 }
 
-/* A stream's chunk given while curl runs: curl hands over an upstream read one chunk-encoded
-   event at a time, and keeps reading while the socket has more, so writing each at once
-   meant a writev per event (four per read under load): queue it, and write what the read
-   brought in one go. The first chunk goes at once, with the head: the first byte waits for
-   nothing (not even the capture of the event it carries, which runs after this call). */
-static void write_chunk_soon(cle_exchange *x) {
-    if (!x->loop->in_curl || !x->wrote_chunk) write_chunk_now(x);
-    else flush_soon(x);
-}
-
 void cle_server_flush(cle_loop *loop) {
     while (loop->flush) {
         cle_exchange *x = loop->flush;
         loop->flush = x->flush_next;
         x->flush_next = NULL;
         x->flush_pending = 0;
+        held_send(x);
         write_chunk_now(x);                     /* no-op once the request is gone */
         x->busy--;
         exchange_maybe_free(x);
@@ -475,12 +491,21 @@ static int stream_mark_full(cle_exchange *x) {
     return x->drain_ev ? 0 : -1;
 }
 
+/* A chunk is copied once, into a slot that the client's output references until written
+   (chunk_cleanup frees it). Given while curl runs, it is held instead: curl hands over an
+   upstream read one chunk-encoded event at a time and keeps reading while the socket has
+   more, so sending each at once meant an HTTP chunk, its printf'd header and a writev per
+   event (four per read under load). What one curl action brought goes out as one HTTP chunk
+   in one write once curl returns, in the same loop pass (cle_server_flush). The stream's
+   first chunk goes at once, with the head: the first byte waits for nothing, not even the
+   capture of the event it carries (which runs after this call). */
 int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
     if (!x->req || x->gone || x->finished) return -1;
     if (len == 0) return 0;
     if (x->queued >= x->nslots && x->flush_pending) {
         x->busy++;
-        write_chunk_now(x);                      /* the queued chunks first: they free slots */
+        held_send(x);                            /* what is held first: writing frees slots */
+        write_chunk_now(x);
         x->busy--;
         if (!x->req || x->gone || x->finished) return -1;
     }
@@ -488,23 +513,28 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
         stream_mark_full(x);
         return -1;
     }
+    int hold = x->loop->in_curl && x->wrote_chunk;
+    if (hold && !x->held && !(x->held = evbuffer_new())) hold = 0;
     uint8_t *copy = malloc(len);
     if (!copy) return -1;
     memcpy(copy, data, len);   /* the one copy of these bytes */
-    x->queued++;
-    if (x->queued >= x->nslots) stream_mark_full(x);
-    struct evbuffer *scratch = x->server->scratch;
-    if (evbuffer_add_reference(scratch, copy, len, chunk_cleanup, x) != 0) {
+    struct evbuffer *into = hold ? x->held : x->server->scratch;
+    if (evbuffer_add_reference(into, copy, len, chunk_cleanup, x) != 0) {
         free(copy);
-        x->queued--;
         return -1;
     }
+    x->queued++;
+    if (x->queued >= x->nslots) stream_mark_full(x);
+    if (hold) {
+        flush_soon(x);
+        return 0;
+    }
     x->busy++;
-    evhttp_send_reply_chunk(x->req, scratch);   /* moves the reference, no copy */
-    write_chunk_soon(x);                        /* the chunk may be released right here */
+    evhttp_send_reply_chunk(x->req, into);      /* moves the reference, no copy */
+    write_chunk_now(x);                         /* the chunk may be released right here */
     x->wrote_chunk = 1;
     x->busy--;
-    if (evbuffer_get_length(scratch)) evbuffer_drain(scratch, evbuffer_get_length(scratch));
+    if (evbuffer_get_length(into)) evbuffer_drain(into, evbuffer_get_length(into));
     return 0;
 }
 
@@ -513,6 +543,7 @@ void cle_exchange_stream_end(cle_exchange *x) {
     /* A chunked reply ends with a last chunk written like any other; an unchunked one
        (an HTTP/1.0 client) may finish, and free its connection, inside the call. */
     struct bufferevent *bev = x->req && x->req->chunked ? request_bev(x->req) : NULL;
+    held_send(x);                               /* what the last curl action brought, first */
     if (x->req) evhttp_send_reply_end(x->req);
     if (bev) write_now(bev);
     x->req = NULL;
@@ -525,6 +556,7 @@ void cle_exchange_abort(cle_exchange *x) {
     struct evhttp_request *req = x->req;
     x->req = NULL;
     x->finished = 1;
+    held_drop(x);
     if (req) {
         x->server->unfinished--;      /* freed below without completing */
         struct evhttp_connection *evcon = evhttp_request_get_connection(req);

@@ -75,6 +75,46 @@ final class SSEParserTests: XCTestCase {
         }
     }
 
+    func testLongLinesWithEveryLineEndInRandomPiecesGiveTheEventsWritten() {
+        // Lines of 0–300 bytes (the parser looks for line ends sixteen bytes at a time), each
+        // ended by LF, CR or CRLF at random, fed in random pieces: the events come out as
+        // generated.
+        var rng = SeededGenerator(seed: 0x55E)
+        for round in 0 ..< 100 {
+            var stream: [UInt8] = []
+            var expected: [SSEEvent] = []
+            for _ in 0 ..< Int.random(in: 1 ... 6, using: &rng) {
+                var lines: [[UInt8]] = []
+                for _ in 0 ..< Int.random(in: 1 ... 3, using: &rng) {
+                    // Whole UTF-8 sequences only: pick characters, not bytes.
+                    var line: [UInt8] = []
+                    let chars = Array("abcdefghij {}\":,北😀")
+                    for _ in 0 ..< Int.random(in: 0 ... 120, using: &rng) { line += Array(String(chars.randomElement(using: &rng)!).utf8) }
+                    lines.append(line)
+                }
+                var end: [UInt8] = []
+                for line in lines {
+                    stream += utf8("data: ") + line
+                    end = [[0x0A], [0x0D], [0x0D, 0x0A]].randomElement(using: &rng)!
+                    stream += end
+                }
+                // The blank line; after a lone CR an LF would only complete a CRLF.
+                stream += end == [0x0D] ? [[0x0D], [0x0D, 0x0A]].randomElement(using: &rng)!
+                                        : [[0x0A], [0x0D], [0x0D, 0x0A]].randomElement(using: &rng)!
+                expected.append(SSEEvent(event: nil, data: Array(lines.joined(separator: [0x0A])), lastEventId: nil))
+            }
+            var parser = SSEParser()
+            var events: [SSEEvent] = []
+            var i = 0
+            while i < stream.count {
+                let j = min(stream.count, i + Int.random(in: 1 ... 80, using: &rng))
+                events += parser.feed(Array(stream[i ..< j]))
+                i = j
+            }
+            XCTAssertEqual(events, expected, "round \(round)")
+        }
+    }
+
     func testCRLFSplitBetweenChunksIsOneLineEnd() {
         var parser = SSEParser()
         var events = parser.feed(utf8("data: a\r"))

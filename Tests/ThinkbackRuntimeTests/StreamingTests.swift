@@ -26,6 +26,30 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(r.text.contains("data: [DONE]"))
     }
 
+    /// Events sent back to back reach the proxy several per read; what one read brought goes
+    /// to the client as one HTTP chunk. After de-chunking, the client must see the upstream's
+    /// bytes exactly: two simulators with the same seed, each asked once, answer the same
+    /// bytes (but for ids and timestamps), one straight, one through the proxy.
+    func testBackToBackEventsReachTheClientAsTheUpstreamSentThem() throws {
+        fixture = try ProxyFixture()
+        let twin = try ProxyFixture()
+        defer { twin.stop() }
+        let headers = ProxyFixture.auth + [("x-sim-reasoning-length", "20000"), ("x-sim-fragment", "40")]
+        let direct = try RawHTTPClient.request(port: twin.sim.port, "POST", "/v1/chat/completions",
+                                               headers: headers, body: ProxyFixture.chatBody(stream: true))
+        let proxied = try RawHTTPClient.request(port: fixture.proxy.port, "POST", "/v1/chat/completions",
+                                                headers: headers, body: ProxyFixture.chatBody(stream: true))
+        XCTAssertEqual(proxied.status, 200)
+        let events = direct.text.components(separatedBy: "\n\n").count - 1
+        XCTAssertGreaterThan(events, 300, "the test needs many events sent back to back")
+        func masked(_ text: String) -> String {
+            text.replacingOccurrences(of: #""id":"[^"]*""#, with: #""id":"*""#, options: .regularExpression)
+                .replacingOccurrences(of: #""created":[0-9]+"#, with: #""created":0"#, options: .regularExpression)
+        }
+        XCTAssertEqual(masked(proxied.text), masked(direct.text))
+        XCTAssertTrue(proxied.text.hasSuffix("data: [DONE]\n\n"))
+    }
+
     /// Streams get curl's smallest receive buffer (1 KiB): events several times larger must
     /// still arrive whole and in order.
     func testEventsLargerThanTheStreamBufferArriveWhole() throws {

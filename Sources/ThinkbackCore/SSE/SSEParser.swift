@@ -1,3 +1,5 @@
+import CByteClass
+
 /// An incremental parser for `text/event-stream` (the WHATWG HTML "server-sent events"
 /// interpretation rules), fed arbitrary byte chunks.
 ///
@@ -45,6 +47,15 @@ public struct SSEParser: Sendable {
         }
         while i < n {
             var j = i
+            // To the line's end, sixteen bytes at a time, then byte by byte.
+            while j &+ 16 <= n {
+                let ends = tb_line_ends16(base + j)
+                if ends != 0 {
+                    j &+= ends.trailingZeroBitCount
+                    break
+                }
+                j &+= 16
+            }
             while j < n, base[j] != 0x0A, base[j] != 0x0D { j += 1 }
             if j == n {
                 line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i ..< n]))
