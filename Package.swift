@@ -38,7 +38,7 @@ let package = Package(
         // libFuzzer entry for the JSON/SSE parsers: `scripts/fuzz-json` (built with -DTHINKBACK_FUZZ).
         .executableTarget(name: "ThinkbackJSONFuzz", dependencies: ["ThinkbackCore"]),
         // What several test targets share: the store conformance suite every store must pass.
-        .target(name: "ThinkbackTestSupport", dependencies: ["ThinkbackCore"], path: "Tests/ThinkbackTestSupport"),
+        .target(name: "ThinkbackTestSupport", dependencies: ["ThinkbackCore", "ThinkbackSimCore"], path: "Tests/ThinkbackTestSupport"),
         .testTarget(name: "ThinkbackCoreTests", dependencies: ["ThinkbackCore", "ThinkbackTestSupport"]),
         .testTarget(name: "ThinkbackSimCoreTests", dependencies: ["ThinkbackSimCore"]),
         .testTarget(name: "ThinkbackRuntimeTests", dependencies: ["ThinkbackRuntime", "ThinkbackCore", "ThinkbackTestSupport"]),

@@ -1,3 +1,4 @@
+import ThinkbackTestSupport
 import XCTest
 @testable import ThinkbackCore
 
@@ -8,7 +9,7 @@ final class StoreMemoryBehaviourTests: XCTestCase {
 
     /// Keys without hashing: the store only needs distinct, well-spread digests.
     private func key(_ n: UInt64) -> CacheKey {
-        var seed = SplitMix64(seed: n)
+        var seed = SeededGenerator(seed: n)
         var bytes: [UInt8] = []
         for _ in 0..<4 { withUnsafeBytes(of: seed.next()) { bytes.append(contentsOf: $0) } }
         return CacheKey(tenant: tenant, kind: .toolCall, digest: SHA256Digest(bytes: bytes)!)
@@ -28,7 +29,7 @@ final class StoreMemoryBehaviourTests: XCTestCase {
     }
 
     func testBehavesLikeAReferenceLRUUnderRandomOperations() {
-        var random = SplitMix64(seed: 42)
+        var random = SeededGenerator(seed: 42)
         let clock = ManualStoreClock()
         let perSmallValue = StoredReasoning(text: [], storedAtMilliseconds: 0).accountedBytes(keyCount: 1)
         let limits = StoreLimits(maxEntries: 18, maxBytes: 30 * (perSmallValue + 150), timeToLiveMilliseconds: 1 << 40)
@@ -56,7 +57,7 @@ final class StoreMemoryBehaviourTests: XCTestCase {
     }
 
     func testHundredThousandInsertsStayWithinBounds() {
-        var random = SplitMix64(seed: 7)
+        var random = SeededGenerator(seed: 7)
         let clock = ManualStoreClock()
         let limits = StoreLimits(maxEntries: 1000, maxBytes: 400_000, timeToLiveMilliseconds: 50_000)
         let store = MemoryStore(limits: limits, clock: clock)
@@ -161,20 +162,5 @@ private struct ReferenceLRU {
         let entry = entries.remove(at: i)
         entries.insert(entry, at: 0)
         return entry.value
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

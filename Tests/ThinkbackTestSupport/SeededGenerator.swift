@@ -1,12 +1,5 @@
-/// SplitMix64: a small seeded generator so property tests and generated data are reproducible.
-public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import ThinkbackSimCore
+
+/// The generator property tests and generated data use, so failures reproduce: the
+/// simulator's SplitMix64 (same seed, same sequence on every platform).
+public typealias SeededGenerator = SplitMix64
