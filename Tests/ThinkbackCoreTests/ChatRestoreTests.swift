@@ -107,35 +107,6 @@ final class ChatRestoreTests: XCTestCase {
         XCTAssertTrue(raw.isWellFormed, "raw text is encoded at restore: any bytes do")
     }
 
-    func testAMessageTheStoreHasByIdNeedsNoContentKeyAndRestoresTheSame() throws {
-        let store = storeWithCapture()
-        let bytes = utf8(history)
-        let scan = try ChatRequestScan(bytes)
-        try bytes.withUnsafeBytes { raw in
-            let full = ChatRestore.pending(scan, body: raw, scope: .toolCalls, builder: builder)
-            let known = ChatRestore.pending(scan, body: raw, scope: .toolCalls, builder: builder,
-                                            knownHit: { store.hasNow($0) })
-            let unknown = ChatRestore.pending(scan, body: raw, scope: .toolCalls, builder: builder,
-                                              knownHit: { _ in false })
-            XCTAssertEqual(full.map(\.keys), unknown.map(\.keys))
-            XCTAssertEqual(known.map { $0.keys.map(\.kind) }, [[.toolCall, .toolCall]], "no content key")
-            XCTAssertNil(known.first?.turn.contentKey)
-            let before = store.statistics
-            func spliced(_ p: [ChatRestore.Pending]) throws -> [UInt8] {
-                let found = p.map { $0.keys.map { store.lookupNow($0) } }
-                return try JSONSplicer.apply(ChatRestore.outcome(scan, body: raw, pending: p, found: found, policy: policy()).edits, to: raw)
-            }
-            XCTAssertEqual(try spliced(known), try spliced(full))
-            XCTAssertGreaterThan(store.statistics.hits, before.hits)
-        }
-        // hasNow has no side effects on the counters.
-        let probe = storeWithCapture()
-        let stats = probe.statistics
-        _ = probe.hasNow(try XCTUnwrap(builder.toolCallKey(id: Array("call_aaa111".utf8))))
-        _ = probe.hasNow(try XCTUnwrap(builder.toolCallKey(id: Array("call_nope".utf8))))
-        XCTAssertEqual(probe.statistics, stats)
-    }
-
     func testANonEmptyClientReasoningIsNeverTouched() throws {
         let body = history.replacingOccurrences(of: #"{"role":"assistant","content":"","#,
                                                 with: #"{"role":"assistant","reasoning_content":"mine","content":"","#)

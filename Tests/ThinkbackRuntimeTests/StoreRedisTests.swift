@@ -57,6 +57,12 @@ final class StoreRedisConformanceTests: XCTestCase {
     func testTenantsNeverShareEntries() { conformance.checkTenantsNeverShareEntries() }
     func testLookupNowAgreesWithLookup() { conformance.checkLookupNowAgreesWithLookup() }
     func testSingleKeyConveniences() { conformance.checkSingleKeyConveniences() }
+    func testReinsertingAKeyWithOtherReasoningMakesItAmbiguous() { conformance.checkReinsertingAKeyWithOtherReasoningMakesItAmbiguous() }
+    func testReinsertingTheSameReasoningKeepsTheKey() { conformance.checkReinsertingTheSameReasoningKeepsTheKey() }
+    func testAmbiguityTouchesOnlyTheConflictingKey() { conformance.checkAmbiguityTouchesOnlyTheConflictingKey() }
+    func testAmbiguousKeyStaysAmbiguousUntilItExpires() { conformance.checkAmbiguousKeyStaysAmbiguousUntilItExpires() }
+    func testAnExpiredValueDoesNotConflict() { conformance.checkAnExpiredValueDoesNotConflict() }
+    func testWhenCommittedCallsBackOnceAfterTheInserts() { conformance.checkWhenCommittedCallsBackOnceAfterTheInserts() }
 }
 
 /// What only the Redis store promises: degrading and recovering, a memory budget.

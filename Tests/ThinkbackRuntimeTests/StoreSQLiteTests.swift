@@ -33,8 +33,12 @@ final class StoreSQLiteConformanceTests: XCTestCase {
     func testBytesAreCountedOncePerValue() { conformance.checkBytesAreCountedOncePerValue() }
     func testDuplicateKeysInOneInsertCountOnce() { conformance.checkDuplicateKeysInOneInsertCountOnce() }
     func testInsertWithoutKeysStoresNothing() { conformance.checkInsertWithoutKeysStoresNothing() }
-    func testReinsertingAKeyReplacesItsValue() { conformance.checkReinsertingAKeyReplacesItsValue() }
-    func testReplacingOneKeyKeepsTheOldValuesOtherKeys() { conformance.checkReplacingOneKeyKeepsTheOldValuesOtherKeys() }
+    func testReinsertingAKeyWithOtherReasoningMakesItAmbiguous() { conformance.checkReinsertingAKeyWithOtherReasoningMakesItAmbiguous() }
+    func testReinsertingTheSameReasoningKeepsTheKey() { conformance.checkReinsertingTheSameReasoningKeepsTheKey() }
+    func testAmbiguityTouchesOnlyTheConflictingKey() { conformance.checkAmbiguityTouchesOnlyTheConflictingKey() }
+    func testAmbiguousKeyStaysAmbiguousUntilItExpires() { conformance.checkAmbiguousKeyStaysAmbiguousUntilItExpires() }
+    func testAnExpiredValueDoesNotConflict() { conformance.checkAnExpiredValueDoesNotConflict() }
+    func testWhenCommittedCallsBackOnceAfterTheInserts() { conformance.checkWhenCommittedCallsBackOnceAfterTheInserts() }
     func testExpiredValueIsAMiss() { conformance.checkExpiredValueIsAMiss() }
     func testTimeToLiveCountsFromStoredAt() { conformance.checkTimeToLiveCountsFromStoredAt() }
     func testAlreadyExpiredValueIsNotStored() { conformance.checkAlreadyExpiredValueIsNotStored() }

@@ -137,28 +137,85 @@ public struct StoreConformance {
         XCTAssertEqual(sut.store.statistics.bytes, 0)
     }
 
-    /// Inserting under a key that already has a value replaces it.
-    public func checkReinsertingAKeyReplacesItsValue() {
+    /// A key another capture holds with other reasoning becomes ambiguous: a lookup answers
+    /// the marker, never either value (product.md §1).
+    public func checkReinsertingAKeyWithOtherReasoningMakesItAmbiguous() {
         let (sut, clock) = make()
         insert(sut, reasoning("first", at: clock), [id("call_1")])
-        let second = reasoning("second", at: clock)
-        insert(sut, second, [id("call_1")])
-        XCTAssertEqual(found(sut, id("call_1")), second)
-        XCTAssertEqual(sut.store.statistics.entries, 1)
-        XCTAssertEqual(sut.store.statistics.bytes, second.accountedBytes(keyCount: 1))
+        insert(sut, reasoning("second", at: clock), [id("call_1")])
+        let answer = found(sut, id("call_1"))
+        XCTAssertEqual(answer?.isAmbiguous, true, "\(String(describing: answer))")
+        XCTAssertEqual(answer?.text, [])
+        XCTAssertEqual(sut.store.statistics.ambiguous, 1)
     }
 
-    /// Replacing one key of a value leaves its other keys pointing at it.
-    public func checkReplacingOneKeyKeepsTheOldValuesOtherKeys() {
+    /// A capture that restores like the one a key holds keeps the key usable.
+    public func checkReinsertingTheSameReasoningKeepsTheKey() {
+        let (sut, clock) = make()
+        insert(sut, reasoning("same", at: clock), [id("call_1")])
+        clock.advance(by: 10)
+        let again = reasoning("same", at: clock)
+        insert(sut, again, [id("call_1")])
+        XCTAssertEqual(found(sut, id("call_1")), again)
+        XCTAssertEqual(sut.store.statistics.ambiguous, 0)
+    }
+
+    /// Only the conflicting key turns ambiguous: each value keeps its other keys.
+    public func checkAmbiguityTouchesOnlyTheConflictingKey() {
         let (sut, clock) = make()
         let old = reasoning("old", at: clock)
         let new = reasoning("new", at: clock)
         insert(sut, old, [id("call_1"), content("shared text")])
         insert(sut, new, [id("call_2"), content("shared text")])
-        XCTAssertEqual(lookup(sut, [id("call_1"), id("call_2"), content("shared text")]), [old, new, new])
-        XCTAssertEqual(sut.store.statistics.entries, 2)
-        XCTAssertEqual(sut.store.statistics.keys, 3)
-        XCTAssertEqual(sut.store.statistics.bytes, old.accountedBytes(keyCount: 1) + new.accountedBytes(keyCount: 2))
+        let results = lookup(sut, [id("call_1"), id("call_2"), content("shared text")])
+        XCTAssertEqual(results[0], old)
+        XCTAssertEqual(results[1], new)
+        XCTAssertEqual(results[2]?.isAmbiguous, true)
+    }
+
+    /// Once ambiguous, a key stays so until the marker expires, whatever comes next — even one
+    /// of the values it was claimed for.
+    public func checkAmbiguousKeyStaysAmbiguousUntilItExpires() {
+        let (sut, clock) = make(StoreLimits(maxEntries: 100, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
+        let first = reasoning("first", at: clock)
+        insert(sut, first, [id("call_1")])
+        insert(sut, reasoning("second", at: clock), [id("call_1")])
+        clock.advance(by: 100)
+        insert(sut, reasoning("first", at: clock), [id("call_1")])
+        XCTAssertEqual(found(sut, id("call_1"))?.isAmbiguous, true)
+        insert(sut, .ambiguityMarker(storedAtMilliseconds: clock.now), [id("call_9")])
+        XCTAssertEqual(found(sut, id("call_9"))?.isAmbiguous, true)
+        clock.advance(by: 1000)
+        XCTAssertNil(found(sut, id("call_1")), "the marker expires like a value")
+        let later = reasoning("later", at: clock)
+        insert(sut, later, [id("call_1")])
+        XCTAssertEqual(found(sut, id("call_1")), later)
+    }
+
+    /// An expired value never makes a key ambiguous: the key is free again.
+    public func checkAnExpiredValueDoesNotConflict() {
+        let (sut, clock) = make(StoreLimits(maxEntries: 100, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000))
+        insert(sut, reasoning("old", at: clock), [id("call_1")])
+        clock.advance(by: 1000)
+        let fresh = reasoning("fresh", at: clock)
+        insert(sut, fresh, [id("call_1")])
+        XCTAssertEqual(found(sut, id("call_1")), fresh)
+    }
+
+    /// `whenCommitted` calls back exactly once, with `true` for a store that is up, after
+    /// which the inserts made before it are found.
+    public func checkWhenCommittedCallsBackOnceAfterTheInserts() {
+        let (sut, clock) = make()
+        var calls: [Bool] = []
+        sut.store.whenCommitted { calls.append($0) }
+        sut.settle()
+        XCTAssertEqual(calls, [true], "nothing pending: committed")
+        let value = reasoning("durable", at: clock)
+        sut.store.insert(value, for: [id("call_1")])
+        sut.store.whenCommitted { calls.append($0) }
+        sut.settle()
+        XCTAssertEqual(calls, [true, true])
+        XCTAssertEqual(found(sut, id("call_1")), value)
     }
 
     /// A value is served until `storedAt + ttl` and is a miss from then on.

@@ -32,25 +32,53 @@ public final class MemoryStore: ReasoningStore {
         find(key, now: clock.nowMilliseconds())
     }
 
-    public func hasNow(_ key: CacheKey) -> Bool {
-        guard let slot = index[key] else { return false }
-        return slots[slot].expiresAtMilliseconds > clock.nowMilliseconds()
-    }
-
-    /// Stores `value` under `keys` (see `ReasoningStore.insert`), then evicts the least
-    /// recently used values until both bounds hold.
+    /// Stores `value` under `keys` (see `ReasoningStore.insert`: a key another value holds
+    /// turns ambiguous), then evicts the least recently used values until both bounds hold.
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         let keys = Self.unique(keys)
         guard !keys.isEmpty else { return }
         let (expiresAt, overflow) = value.storedAtMilliseconds.addingReportingOverflow(limits.timeToLiveMilliseconds)
         let expiresAtMilliseconds = overflow ? UInt64.max : expiresAt
-        guard expiresAtMilliseconds > clock.nowMilliseconds() else { return }
-        let bytes = value.accountedBytes(keyCount: keys.count)
-        guard bytes <= limits.maxBytes else {
+        let now = clock.nowMilliseconds()
+        guard expiresAtMilliseconds > now else { return }
+        guard value.accountedBytes(keyCount: keys.count) <= limits.maxBytes else {
             statistics.rejections += 1
             return
         }
+        var claimed: [CacheKey] = []
+        var conflicting: [CacheKey] = []
+        for key in keys {
+            guard !value.isAmbiguous else {
+                conflicting.append(key)
+                continue
+            }
+            if let slot = index[key], slots[slot].expiresAtMilliseconds > now, let held = slots[slot].value,
+               !held.restoresLike(value) {
+                conflicting.append(key)
+            } else {
+                claimed.append(key)
+            }
+        }
+        if !claimed.isEmpty { store(value, under: claimed, expiresAtMilliseconds: expiresAtMilliseconds, now: now) }
+        if !conflicting.isEmpty {
+            for key in conflicting {
+                let wasAmbiguous = index[key].map { slots[$0].expiresAtMilliseconds > now && slots[$0].value?.isAmbiguous == true } ?? false
+                if !wasAmbiguous { statistics.ambiguous += 1 }
+            }
+            store(.ambiguityMarker(storedAtMilliseconds: value.storedAtMilliseconds), under: conflicting,
+                  expiresAtMilliseconds: expiresAtMilliseconds, now: now)
+        }
+    }
 
+    /// Makes `keys` ambiguous from now on (for a key another process's capture claimed: the
+    /// cold store behind this tier reports it).
+    public func markAmbiguous(_ keys: [CacheKey]) {
+        insert(.ambiguityMarker(storedAtMilliseconds: clock.nowMilliseconds()), for: keys)
+    }
+
+    /// Points `keys` at a new slot holding `value`, taking them from whatever held them.
+    private func store(_ value: StoredReasoning, under keys: [CacheKey], expiresAtMilliseconds: UInt64, now: UInt64) {
+        let bytes = value.accountedBytes(keyCount: keys.count)
         for key in keys {
             if let previous = index[key] { detach(key, from: previous) }
         }

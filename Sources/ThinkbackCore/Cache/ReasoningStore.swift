@@ -15,15 +15,30 @@ public protocol ReasoningStore: AnyObject {
     /// A nil here is not a miss: `lookup` may still find it.
     func lookupNow(_ key: CacheKey) -> StoredReasoning?
 
-    /// Whether `lookup` would find `key` without waiting. No side effects: no recency, no
-    /// counters. The restore path uses it to skip building keys it will not need.
-    func hasNow(_ key: CacheKey) -> Bool
-
-    /// Stores `value` once under every key in `keys` (a message's ids and its content key).
-    /// A key that already pointed at another value now points at this one; the other value
-    /// keeps its remaining keys and is dropped when none is left. The store may drop the
-    /// value at once: if its time-to-live has already run out, or it alone exceeds the bounds.
+    /// Stores `value` once under every key in `keys` (a message's keys: context, id, content).
+    ///
+    /// A key names one message (product.md §1), so a key never silently changes its value:
+    /// - a key that is free (or whose value expired) points at `value`;
+    /// - a key whose value restores like `value` (`restoresLike`) points at `value`;
+    /// - a key whose value differs, or that is already ambiguous, becomes (or stays)
+    ///   ambiguous: lookups answer the ambiguity marker until it expires with `value`'s
+    ///   time-to-live, counted in `statistics.ambiguous`.
+    /// Inserting the marker itself (`StoredReasoning.ambiguityMarker`) makes every key ambiguous.
+    /// A value that lost a key keeps its other keys. The store may drop the value at once: if
+    /// its time-to-live has already run out, or it alone exceeds the bounds.
     func insert(_ value: StoredReasoning, for keys: [CacheKey])
+
+    /// Calls `completion` exactly once, on the loop, when every insert made before this call
+    /// is committed: `true` once it is durable where the store keeps it (SQLite: its
+    /// transaction committed; Redis: acknowledged), `false` when the store could not commit it
+    /// (it failed or is unreachable: the value lives in memory only). With nothing pending
+    /// (and always for memory) it is called before `whenCommitted` returns. The loop never
+    /// waits: a store commits in the background of the loop and calls back later.
+    func whenCommitted(_ completion: @escaping (Bool) -> Void)
+
+    /// Registers who learns of keys that turned ambiguous in the store's own commits (another
+    /// process's capture already held them): the hot tier in front marks them too.
+    func observeAmbiguity(_ observer: @escaping ([CacheKey]) -> Void)
 
     /// Drops values whose time-to-live has run out. Called periodically by the runtime.
     func removeExpired()
@@ -41,14 +56,17 @@ extension ReasoningStore {
     /// Nothing is available without waiting, by default.
     public func lookupNow(_ key: CacheKey) -> StoredReasoning? { nil }
 
-    /// Nothing is known without waiting, by default.
-    public func hasNow(_ key: CacheKey) -> Bool { false }
-
     /// Stores that expire on their own (Redis) need no sweep.
     public func removeExpired() {}
 
     /// Nothing is batched, by default.
     public func flush() {}
+
+    /// A store that writes at once has committed everything already.
+    public func whenCommitted(_ completion: @escaping (Bool) -> Void) { completion(true) }
+
+    /// A store whose inserts are decided in memory reports nothing.
+    public func observeAmbiguity(_ observer: @escaping ([CacheKey]) -> Void) {}
 
     /// Looks up one key; see `lookup(_:completion:)`.
     public func lookup(_ key: CacheKey, completion: @escaping (StoredReasoning?) -> Void) {

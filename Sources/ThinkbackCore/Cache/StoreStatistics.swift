@@ -17,6 +17,9 @@ public struct StoreStatistics: Hashable, Sendable {
     public var evictions = 0
     /// Values dropped because their time-to-live ran out.
     public var expirations = 0
+    /// Keys that two different captures claimed and that now answer the ambiguity marker
+    /// (`StoredReasoning.isAmbiguous`) until it expires.
+    public var ambiguous = 0
     /// Values not stored because they alone exceed the byte bound.
     public var rejections = 0
     /// Operations the store could not carry out (a failed SQLite transaction, a Redis command

@@ -15,6 +15,10 @@ public struct ReasoningFormat: RawRepresentable, Hashable, Sendable {
     /// OpenAI-style `reasoning_content` as its JSON string literal, quotes included: encoded
     /// once at capture, spliced as it is into every request that restores it.
     public static let reasoningContentJSON = ReasoningFormat(rawValue: 2)
+    /// Not reasoning: the marker a store keeps under a key that two different captures
+    /// claimed (product.md §1: a key names one message, never its look-alikes). A lookup
+    /// answers it like a value; restoration treats it as a miss. Its text is empty.
+    public static let ambiguous = ReasoningFormat(rawValue: 255)
 }
 
 /// What the cache keeps per assistant message: the reasoning exactly as the provider produced
@@ -38,6 +42,21 @@ public struct StoredReasoning: Hashable, Sendable {
 }
 
 extension StoredReasoning {
+    /// The marker of a key two different captures claimed (`ReasoningFormat.ambiguous`).
+    public static func ambiguityMarker(storedAtMilliseconds: UInt64) -> StoredReasoning {
+        StoredReasoning(text: [], format: .ambiguous, storedAtMilliseconds: storedAtMilliseconds)
+    }
+
+    /// Whether this is the marker of an ambiguous key rather than reasoning.
+    public var isAmbiguous: Bool { format == .ambiguous }
+
+    /// Whether restoring `other` would send the same bytes as restoring this: the same format
+    /// and text (the capture time does not matter). Two captures that agree here may share a
+    /// key; two that differ make it ambiguous.
+    public func restoresLike(_ other: StoredReasoning) -> Bool {
+        format == other.format && text == other.text
+    }
+
     /// A `reasoning_content` value stored as its JSON literal (`reasoningContentJSON`).
     public static func reasoningContent(_ text: [UInt8], storedAtMilliseconds: UInt64) -> StoredReasoning {
         StoredReasoning(text: JSONStringEncoder.encode(text), format: .reasoningContentJSON,

@@ -17,9 +17,13 @@ public final class TieredStore: ReasoningStore {
     public init(hot: MemoryStore, cold: any ReasoningStore) {
         self.hot = hot
         self.cold = cold
+        // Another process may have claimed a key this one also captured: the cold store's
+        // commit finds it, and this tier stops answering its own value for it.
+        cold.observeAmbiguity { [unowned hot] keys in hot.markAmbiguous(keys) }
     }
 
-    /// Answers at once when the hot tier has every key; otherwise when the cold store answers.
+    /// Answers at once when the hot tier has every key (an ambiguity marker is an answer);
+    /// otherwise when the cold store answers.
     public func lookup(_ keys: [CacheKey], completion: @escaping ([StoredReasoning?]) -> Void) {
         var results = [StoredReasoning?](repeating: nil, count: keys.count)
         var missing: [Int] = []
@@ -48,8 +52,6 @@ public final class TieredStore: ReasoningStore {
         hot.lookupNow(key)
     }
 
-    public func hasNow(_ key: CacheKey) -> Bool { hot.hasNow(key) }
-
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         hot.insert(value, for: keys)
         cold.insert(value, for: keys)
@@ -62,6 +64,11 @@ public final class TieredStore: ReasoningStore {
 
     public func flush() {
         cold.flush()
+    }
+
+    /// The hot tier has every insert at once; what counts is the cold store's commit.
+    public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
+        cold.whenCommitted(completion)
     }
 
     /// The cold store's contents and health, with hits and misses counted across both tiers

@@ -92,9 +92,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         self.tenant = tenant
-        let store = restorer.store
         pending = ChatRestore.pending(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
-                                      builder: KeyBuilder(tenant: tenant), knownHit: { store.hasNow($0) })
+                                      builder: KeyBuilder(tenant: tenant))
         guard !pending.isEmpty else {
             apply(machine.handle(.start))
             return
