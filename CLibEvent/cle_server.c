@@ -491,20 +491,14 @@ static int stream_mark_full(cle_exchange *x) {
     return x->drain_ev ? 0 : -1;
 }
 
-/* A chunk is copied once, into a slot that the client's output references until written
-   (chunk_cleanup frees it). Given while curl runs, it is held instead: curl hands over an
-   upstream read one chunk-encoded event at a time and keeps reading while the socket has
-   more, so sending each at once meant an HTTP chunk, its printf'd header and a writev per
-   event (four per read under load). What one curl action brought goes out as one HTTP chunk
-   in one write once curl returns, in the same loop pass (cle_server_flush). The stream's
-   first chunk goes at once, with the head: the first byte waits for nothing, not even the
-   capture of the event it carries (which runs after this call). */
-int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
+/* Makes room the way cle_exchange_stream_write would (held chunks sent first), without
+   queueing anything: a caller that must look at the bytes before they go (capture) knows the
+   write that follows will be taken. */
+int cle_exchange_stream_reserve(cle_exchange *x) {
     if (!x->req || x->gone || x->finished) return -1;
-    if (len == 0) return 0;
     if (x->queued >= x->nslots && x->flush_pending) {
         x->busy++;
-        held_send(x);                            /* what is held first: writing frees slots */
+        held_send(x);
         write_chunk_now(x);
         x->busy--;
         if (!x->req || x->gone || x->finished) return -1;
@@ -513,6 +507,21 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
         stream_mark_full(x);
         return -1;
     }
+    return 0;
+}
+
+/* A chunk is copied once, into a slot that the client's output references until written
+   (chunk_cleanup frees it). Given while curl runs, it is held instead: curl hands over an
+   upstream read one chunk-encoded event at a time and keeps reading while the socket has
+   more, so sending each at once meant an HTTP chunk, its printf'd header and a writev per
+   event (four per read under load). What one curl action brought goes out as one HTTP chunk
+   in one write once curl returns, in the same loop pass (cle_server_flush). The stream's
+   first chunk goes at once, with the head: the first byte waits for nothing but the parse of
+   the events it carries. */
+int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) {
+    if (!x->req || x->gone || x->finished) return -1;
+    if (len == 0) return 0;
+    if (cle_exchange_stream_reserve(x) != 0) return -1;   /* held chunks first: writing frees slots */
     int hold = x->loop->in_curl && x->wrote_chunk;
     if (hold && !x->held && !(x->held = evbuffer_new())) hold = 0;
     uint8_t *copy = malloc(len);

@@ -129,6 +129,10 @@ void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsi
 int cle_exchange_stream_full(const cle_exchange *x);
 /// Chunks queued and not yet written to the client.
 unsigned cle_exchange_stream_queued(const cle_exchange *x);
+/// 0 when a cle_exchange_stream_write made now would be taken (room is made as that write
+/// would make it); -1 when the ring is full (the drain callback is owed, as for a refused
+/// write) or the client is gone. Queues nothing.
+int cle_exchange_stream_reserve(cle_exchange *x);
 /// Copies `len` bytes once into a free slot and queues them to the client by reference.
 /// Returns 0, or -1 when the ring is full (nothing was taken) or the client is gone.
 int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len);

@@ -46,7 +46,7 @@ enum FuzzChecks {
         for strategy in [MissStrategy.placeholder, .strip, .textualize, .reject] {
             for scope in [UpstreamPreset.RestoreScope.toolCalls, .all] {
                 let policy = RestorePolicy(scope: scope, strategy: strategy, placeholder: [32], thinking: true)
-                let pending = ChatRestore.pending(scan, body: input, policy: policy, builder: builder)
+                let pending = ChatRestore.plan(scan, body: input, scope: scope, builder: builder).pending
                 // Alternate hits and misses so restore edits meet fallback edits.
                 let found = pending.enumerated().map { k, p in p.keys.map { _ in k % 2 == 0 ? stored : nil } }
                 let outcome = ChatRestore.outcome(scan, body: input, pending: pending, found: found, policy: policy)

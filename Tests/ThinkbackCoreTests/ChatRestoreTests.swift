@@ -34,21 +34,38 @@ final class ChatRestoreTests: XCTestCase {
                        finishReason: "tool_calls")
     }
 
+    /// The request that produced `capturedTurn`: the first user message alone (spelt another
+    /// way than in `history`, and with other members: neither matters to the history digest).
+    let firstRequest = #"{"model":"mimo-v2.5-pro","stream":true,"messages":[{"role":"user","name":"me","content":"  Weather in 北京?"}]}"#
+
+    /// The history digest of a request (what its answer's capture is keyed by).
+    func historyDigest(_ body: String, builder: KeyBuilder? = nil) throws -> SHA256Digest {
+        let bytes = utf8(body)
+        let scan = try ChatRequestScan(bytes)
+        return bytes.withUnsafeBytes { ChatRestore.plan(scan, body: $0, scope: .toolCalls, builder: builder ?? self.builder).history }
+    }
+
+    func pending(_ body: String, scope: UpstreamPreset.RestoreScope = .toolCalls, builder: KeyBuilder? = nil) throws -> [ChatRestore.Pending] {
+        let bytes = utf8(body)
+        let scan = try ChatRequestScan(bytes)
+        return bytes.withUnsafeBytes { ChatRestore.plan(scan, body: $0, scope: scope, builder: builder ?? self.builder).pending }
+    }
+
     func run(_ body: String, policy: RestorePolicy, store: MemoryStore) throws -> (ChatRestore.Outcome, [UInt8]) {
         let bytes = utf8(body)
         let scan = try ChatRequestScan(bytes)
         return try bytes.withUnsafeBytes { raw in
-            let pending = ChatRestore.pending(scan, body: raw, policy: policy, builder: builder)
+            let pending = ChatRestore.plan(scan, body: raw, scope: policy.scope, builder: builder).pending
             let found = pending.map { $0.keys.map { store.lookupNow($0) } }
             let outcome = ChatRestore.outcome(scan, body: raw, pending: pending, found: found, policy: policy)
             return (outcome, try JSONSplicer.apply(outcome.edits, to: raw))
         }
     }
 
-    func storeWithCapture(_ choice: CapturedChoice? = nil) -> MemoryStore {
+    func storeWithCapture(_ choice: CapturedChoice? = nil, request: String? = nil) throws -> MemoryStore {
         let store = MemoryStore()
-        let (value, keys) = ChatRestore.record(choice ?? capturedTurn, builder: builder,
-                                               nowMs: SystemStoreClock().nowMilliseconds())
+        let (value, keys) = ChatRestore.record(choice ?? capturedTurn, history: try historyDigest(request ?? firstRequest),
+                                               builder: builder, nowMs: SystemStoreClock().nowMilliseconds())
         store.insert(value, for: keys)
         return store
     }
@@ -61,22 +78,18 @@ final class ChatRestoreTests: XCTestCase {
     }
 
     func testOnlyAssistantToolCallMessagesWithoutReasoningArePending() throws {
-        let body = utf8(history)
-        let scan = try ChatRequestScan(body)
-        body.withUnsafeBytes { raw in
-            let toolCalls = ChatRestore.pending(scan, body: raw, policy: policy(), builder: builder)
-            XCTAssertEqual(toolCalls.map(\.turn.messageIndex), [1])
-            XCTAssertEqual(toolCalls[0].keys.count, 3, "two tool-call ids and the content key")
-            let all = ChatRestore.pending(scan, body: raw, policy: policy(scope: .all), builder: builder)
-            XCTAssertEqual(all.map(\.turn.messageIndex), [1, 4])
-        }
+        let toolCalls = try pending(history)
+        XCTAssertEqual(toolCalls.map(\.turn.messageIndex), [1])
+        XCTAssertEqual(toolCalls[0].keys.map(\.kind), [.context, .toolCallContent, .toolCallContent, .content],
+                       "its place, its two ids with its content, its content")
+        XCTAssertEqual(try pending(history, scope: .all).map(\.turn.messageIndex), [1, 4])
     }
 
     func testAHitIsSplicedAndEverythingElseIsKeptByteForByte() throws {
-        let (outcome, out) = try run(history, policy: policy(), store: storeWithCapture())
+        let (outcome, out) = try run(history, policy: policy(), store: try storeWithCapture())
         XCTAssertEqual(outcome.actions.map(\.messageIndex), [1])
-        guard case .restore(_, let byID) = outcome.actions[0].action else { return XCTFail("\(outcome.actions)") }
-        XCTAssertTrue(byID)
+        guard case .restore(_, let kind) = outcome.actions[0].action else { return XCTFail("\(outcome.actions)") }
+        XCTAssertEqual(kind, .context)
         // Removing the inserted member gives back the original bytes exactly.
         let inserted = #","reasoning_content":"# + text(JSONStringEncoder.encode(capturedTurn.reasoning!))
         XCTAssertEqual(text(out).replacingOccurrences(of: inserted, with: ""), history)
@@ -84,7 +97,8 @@ final class ChatRestoreTests: XCTestCase {
     }
 
     func testCaptureStoresTheJSONLiteralAndRawTextFromEarlierVersionsRestoresTheSame() throws {
-        let (captured, keys) = ChatRestore.record(capturedTurn, builder: builder, nowMs: SystemStoreClock().nowMilliseconds())
+        let (captured, keys) = ChatRestore.record(capturedTurn, history: try historyDigest(firstRequest), builder: builder,
+                                                  nowMs: SystemStoreClock().nowMilliseconds())
         XCTAssertEqual(captured.format, .reasoningContentJSON)
         XCTAssertEqual(captured.text, JSONStringEncoder.encode(capturedTurn.reasoning!), "encoded once, at capture")
         XCTAssertEqual(captured.reasoningContentText, capturedTurn.reasoning)
@@ -94,7 +108,7 @@ final class ChatRestoreTests: XCTestCase {
         old.insert(StoredReasoning(text: capturedTurn.reasoning!, format: .reasoningContent,
                                    storedAtMilliseconds: captured.storedAtMilliseconds), for: keys)
         let (_, fromOld) = try run(history, policy: policy(), store: old)
-        let (_, fromNew) = try run(history, policy: policy(), store: storeWithCapture())
+        let (_, fromNew) = try run(history, policy: policy(), store: try storeWithCapture())
         XCTAssertEqual(fromOld, fromNew)
     }
 
@@ -110,7 +124,7 @@ final class ChatRestoreTests: XCTestCase {
     func testANonEmptyClientReasoningIsNeverTouched() throws {
         let body = history.replacingOccurrences(of: #"{"role":"assistant","content":"","#,
                                                 with: #"{"role":"assistant","reasoning_content":"mine","content":"","#)
-        let (outcome, out) = try run(body, policy: policy(), store: storeWithCapture())
+        let (outcome, out) = try run(body, policy: policy(), store: try storeWithCapture())
         XCTAssertTrue(outcome.actions.isEmpty)
         XCTAssertEqual(text(out), body)
     }
@@ -119,33 +133,42 @@ final class ChatRestoreTests: XCTestCase {
         for value in ["null", #""""#] {
             let body = history.replacingOccurrences(of: #"{"role":"assistant","content":"","#,
                                                     with: #"{"role":"assistant","reasoning_content":\#(value),"content":"","#)
-            let (_, out) = try run(body, policy: policy(), store: storeWithCapture())
+            let (_, out) = try run(body, policy: policy(), store: try storeWithCapture())
             XCTAssertEqual(text(out).components(separatedBy: "reasoning_content").count, 2, "exactly one member")
             XCTAssertEqual(try messages(out)[1]["reasoning_content"] as? String, text(capturedTurn.reasoning!))
         }
     }
 
-    func testRenumberedIdsStillHitByContentKey() throws {
+    func testRenumberedIdsStillHitByTheirPlace() throws {
         let body = history.replacingOccurrences(of: "call_aaa111", with: "tool-9").replacingOccurrences(of: "call_bbb222", with: "tool-10")
-        let (outcome, out) = try run(body, policy: policy(), store: storeWithCapture())
-        guard case .restore(_, let byID) = outcome.actions.first?.action else { return XCTFail("\(outcome.actions)") }
-        XCTAssertFalse(byID, "found by content key")
+        let (outcome, out) = try run(body, policy: policy(), store: try storeWithCapture())
+        guard case .restore(_, .context) = outcome.actions.first?.action else { return XCTFail("\(outcome.actions)") }
         XCTAssertEqual(try messages(out)[1]["reasoning_content"] as? String, text(capturedTurn.reasoning!))
+    }
+
+    /// A client that changed what came before (here the first question): the place is new, so
+    /// the message is found by its ids (with its content), or without them by its content.
+    func testAChangedHistoryFallsBackToIdsThenContent() throws {
+        let changed = history.replacingOccurrences(of: #"Weather in \u5317\u4eac?"#, with: "Weather in Beijing?")
+        XCTAssertNotEqual(changed, history)
+        let (byID, _) = try run(changed, policy: policy(), store: try storeWithCapture())
+        guard case .restore(_, .toolCallContent) = byID.actions.first?.action else { return XCTFail("\(byID.actions)") }
         // Ids with the underscore dropped are the same normalised id.
-        let stripped = history.replacingOccurrences(of: "call_aaa111", with: "callaaa111")
-        let (o2, _) = try run(stripped, policy: policy(), store: storeWithCapture())
-        guard case .restore(_, true) = o2.actions.first?.action else { return XCTFail("\(o2.actions)") }
+        let stripped = changed.replacingOccurrences(of: "call_aaa111", with: "callaaa111")
+        let (o2, _) = try run(stripped, policy: policy(), store: try storeWithCapture())
+        guard case .restore(_, .toolCallContent) = o2.actions.first?.action else { return XCTFail("\(o2.actions)") }
+        let renumbered = changed.replacingOccurrences(of: "call_aaa111", with: "x1").replacingOccurrences(of: "call_bbb222", with: "x2")
+        let (o3, out) = try run(renumbered, policy: policy(), store: try storeWithCapture())
+        guard case .restore(_, .content) = o3.actions.first?.action else { return XCTFail("\(o3.actions)") }
+        XCTAssertEqual(try messages(out)[1]["reasoning_content"] as? String, text(capturedTurn.reasoning!))
     }
 
     func testAnotherTenantNeverHits() throws {
-        let store = storeWithCapture()
+        let store = try storeWithCapture()
         let other = KeyBuilder(tenant: TenantHasher(secret: Array(repeating: 7, count: 32)).tenant(forCredential: utf8("key-B")))
-        let bytes = utf8(history)
-        let scan = try ChatRequestScan(bytes)
-        bytes.withUnsafeBytes { raw in
-            let pending = ChatRestore.pending(scan, body: raw, policy: policy(), builder: other)
-            XCTAssertTrue(pending.flatMap(\.keys).allSatisfy { store.lookupNow($0) == nil })
-        }
+        let keys = try pending(history, builder: other).flatMap(\.keys)
+        XCTAssertEqual(keys.count, 4)
+        XCTAssertTrue(keys.allSatisfy { store.lookupNow($0) == nil })
     }
 
     func testPlaceholderAndReject() throws {
@@ -221,7 +244,7 @@ final class ChatRestoreTests: XCTestCase {
 
     func testCaptureKeysMeetRequestKeysAcrossSpellings() throws {
         // Captured from a stream: arguments spelled one way; the client resends them another way.
-        let store = storeWithCapture()
+        let store = try storeWithCapture()
         let (outcome, _) = try run(history.replacingOccurrences(of: "call_aaa111", with: "x1").replacingOccurrences(of: "call_bbb222", with: "x2"),
                                    policy: policy(), store: store)
         guard case .restore = outcome.actions.first?.action else { return XCTFail("content key must match: \(outcome.actions)") }
@@ -232,12 +255,12 @@ final class ChatRestoreTests: XCTestCase {
         XCTAssertEqual(o2.actions.first?.action, .placeholder)
     }
 
-    func testAbsentReasoningIsRecordedAsEmpty() {
+    func testAbsentReasoningIsRecordedAsEmpty() throws {
         var choice = capturedTurn
-        choice.reasoning = nil
-        let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: 5)
+        choice.reasoningLiteral = nil
+        let (value, keys) = ChatRestore.record(choice, history: try historyDigest(firstRequest), builder: builder, nowMs: 5)
         XCTAssertEqual(value.reasoningContentText, [])
         XCTAssertEqual(value.text, Array(#""""#.utf8), "stored as its JSON literal")
-        XCTAssertEqual(keys.count, 3)
+        XCTAssertEqual(keys.map(\.kind), [.context, .toolCallContent, .toolCallContent, .content])
     }
 }

@@ -5,10 +5,16 @@ final class RestorePlannerTests: XCTestCase {
     let builder = KeyBuilder(tenant: TenantID.single)
     let stored = StoredReasoning(text: Array("思考 \"x\"".utf8), format: .reasoningContent, storedAtMilliseconds: 1)
 
-    private func turn(_ reasoning: ReasoningPresence, ids: [String] = ["call_1"]) -> AssistantTurn {
+    private func turn(_ reasoning: ReasoningPresence, ids: [String] = ["call_1"], arguments: String = "{}",
+                      at index: Int = 1, history: SHA256Digest = SHA256.hash(Array("h".utf8))) -> AssistantTurn {
         var hasher = ContentKeyHasher(content: Array("".utf8))
-        for _ in ids { hasher.addToolCall(name: Array("get".utf8), arguments: Array("{}".utf8)) }
-        return AssistantTurn(messageIndex: 1, reasoning: reasoning, toolCallIDs: ids.map { Array($0.utf8) }, contentKey: hasher)
+        for _ in ids { hasher.addToolCall(name: Array("get".utf8), arguments: Array(arguments.utf8)) }
+        return AssistantTurn(messageIndex: index, reasoning: reasoning, toolCallIDs: ids.map { Array($0.utf8) },
+                             content: hasher, history: history)
+    }
+
+    private func keys(_ t: AssistantTurn, scope: UpstreamPreset.RestoreScope = .toolCalls) -> [CacheKey] {
+        RestorePlanner.keys(for: [t], scope: scope, builder: builder)[0] ?? []
     }
 
     private func policy(_ s: MissStrategy, scope: UpstreamPreset.RestoreScope = .toolCalls, thinking: Bool = true,
@@ -16,18 +22,57 @@ final class RestorePlannerTests: XCTestCase {
         RestorePolicy(scope: scope, strategy: s, placeholder: [32], thinking: thinking, placeholdersRefused: refused)
     }
 
-    func testKeysAreEveryToolCallIdThenTheContentKey() {
-        let keys = RestorePlanner.keys(for: turn(.absent, ids: ["call_1", "call_2"]), builder: builder)
-        XCTAssertEqual(keys.map(\.kind), [.toolCall, .toolCall, .content])
+    func testKeysAreThePlaceThenEveryIdWithTheContentThenTheContent() {
+        XCTAssertEqual(keys(turn(.absent, ids: ["call_1", "call_2"])).map(\.kind), [.context, .toolCallContent, .toolCallContent, .content])
     }
 
-    func testRestoresFromTheFirstHit() {
+    func testCaptureKeysAreTheKeysARequestLooksUp() {
+        let t = turn(.absent, ids: ["call_1", "call_2"])
+        var hasher = ContentKeyHasher(content: Array("".utf8))
+        for _ in 0 ..< 2 { hasher.addToolCall(name: Array("get".utf8), arguments: Array("{}".utf8)) }
+        let captured = RestorePlanner.captureKeys(history: t.history, content: hasher, toolCallIDs: t.toolCallIDs, builder: builder)
+        XCTAssertEqual(captured, keys(t))
+    }
+
+    func testTwoIdenticalMessagesInOneHistoryAreKnownOnlyByTheirPlace() {
+        // The same call in two rounds, ids renumbered by the client: only the place tells them apart.
+        let first = turn(.absent, ids: ["tool-1"], at: 1, history: SHA256.hash(Array("before first".utf8)))
+        let second = turn(.absent, ids: ["tool-2"], at: 3, history: SHA256.hash(Array("before second".utf8)))
+        let both = RestorePlanner.keys(for: [first, second], scope: .toolCalls, builder: builder)
+        XCTAssertEqual(both[0]?.map(\.kind), [.context, .toolCallContent], "no content key: the other message shares it")
+        XCTAssertEqual(both[1]?.map(\.kind), [.context, .toolCallContent])
+        XCTAssertNotEqual(both[0]?[0], both[1]?[0])
+        // Kimi: the same id for the same call in two rounds — the id says nothing either.
+        let kimiA = turn(.absent, ids: ["functions.get:0"], at: 1, history: SHA256.hash(Array("a".utf8)))
+        let kimiB = turn(.absent, ids: ["functions.get:0"], at: 3, history: SHA256.hash(Array("b".utf8)))
+        let kimi = RestorePlanner.keys(for: [kimiA, kimiB], scope: .toolCalls, builder: builder)
+        XCTAssertEqual(kimi[0]?.map(\.kind), [.context])
+        XCTAssertEqual(kimi[1]?.map(\.kind), [.context])
+        // A reused id with other arguments is another key: both keep theirs.
+        let other = turn(.absent, ids: ["functions.get:0"], arguments: #"{"x":1}"#, at: 3)
+        let mixed = RestorePlanner.keys(for: [kimiA, other], scope: .toolCalls, builder: builder)
+        XCTAssertEqual(mixed[0]?.map(\.kind), [.context, .toolCallContent, .content])
+        XCTAssertNotEqual(mixed[0]?[1], mixed[1]?[1])
+    }
+
+    func testOnlyTurnsInScopeGetKeysButAllCountForTheirLookAlikes() {
+        let kept = turn(.present, ids: ["call_1"], at: 1, history: SHA256.hash(Array("a".utf8)))
+        let dropped = turn(.absent, ids: ["call_2"], at: 3, history: SHA256.hash(Array("b".utf8)))
+        let result = RestorePlanner.keys(for: [kept, dropped], scope: .toolCalls, builder: builder)
+        XCTAssertNil(result[0], "the client kept its reasoning")
+        XCTAssertEqual(result[1]?.map(\.kind), [.context, .toolCallContent], "its look-alike still takes the content key away")
+    }
+
+    func testRestoresFromTheFirstHitAndSkipsAmbiguousKeys() {
         let t = turn(.null)
-        let keys = RestorePlanner.keys(for: t, builder: builder)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: [nil, stored], policy: policy(.auto)),
-                       .restore(stored, byToolCallID: false))
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: [stored, nil], policy: policy(.auto)),
-                       .restore(stored, byToolCallID: true))
+        let k = keys(t)
+        let ambiguous = StoredReasoning.ambiguityMarker(storedAtMilliseconds: 1)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: [nil, nil, stored], policy: policy(.auto)), .restore(stored, via: .content))
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: [stored, nil, nil], policy: policy(.auto)), .restore(stored, via: .context))
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: [ambiguous, stored, nil], policy: policy(.auto)),
+                       .restore(stored, via: .toolCallContent))
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: [nil, ambiguous, ambiguous], policy: policy(.auto)), .placeholder,
+                       "an ambiguous key is a miss, never either value")
     }
 
     func testNeverTouchesAClientsNonEmptyReasoning() {
@@ -37,28 +82,29 @@ final class RestorePlannerTests: XCTestCase {
 
     func testMissesFollowTheStrategy() {
         let t = turn(.empty)
-        let keys = RestorePlanner.keys(for: t, builder: builder)
-        let misses = [StoredReasoning?](repeating: nil, count: keys.count)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.auto)), .placeholder)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.auto, refused: true)), .textualize)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.strip)), .strip)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.textualize)), .textualize)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.passthrough)), .untouched)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: misses, policy: policy(.reject)), .reject)
+        let k = keys(t)
+        let misses = [StoredReasoning?](repeating: nil, count: k.count)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.auto)), .placeholder)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.auto, refused: true)), .textualize)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.strip)), .strip)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.textualize)), .textualize)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.passthrough)), .untouched)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: misses, policy: policy(.reject)), .reject)
     }
 
     func testMissWithoutThinkingLeavesTheMessageAlone() {
         let t = turn(.absent)
-        let keys = RestorePlanner.keys(for: t, builder: builder)
-        XCTAssertEqual(RestorePlanner.decide(t, keys: keys, found: [nil, nil], policy: policy(.reject, thinking: false)), .untouched)
+        let k = keys(t)
+        XCTAssertEqual(RestorePlanner.decide(t, keys: k, found: k.map { _ in nil }, policy: policy(.reject, thinking: false)), .untouched)
     }
 
     func testScopeAllGivesPlainMessagesOnlyThePlaceholder() {
         let plain = turn(.absent, ids: [])
-        XCTAssertEqual(RestorePlanner.decide(plain, keys: [], found: [], policy: policy(.reject)), .untouched,
-                       "tool-calls scope leaves plain messages alone")
-        let keys = RestorePlanner.keys(for: plain, builder: builder)
-        XCTAssertEqual(RestorePlanner.decide(plain, keys: keys, found: keys.map { _ in nil }, policy: policy(.reject, scope: .all)),
+        XCTAssertNil(RestorePlanner.keys(for: [plain], scope: .toolCalls, builder: builder)[0], "tool-calls scope leaves plain messages alone")
+        XCTAssertEqual(RestorePlanner.decide(plain, keys: [], found: [], policy: policy(.reject)), .untouched)
+        let k = keys(plain, scope: .all)
+        XCTAssertEqual(k.map(\.kind), [.context], "empty content without calls has no content key, only its place")
+        XCTAssertEqual(RestorePlanner.decide(plain, keys: k, found: k.map { _ in nil }, policy: policy(.reject, scope: .all)),
                        .placeholder)
     }
 }

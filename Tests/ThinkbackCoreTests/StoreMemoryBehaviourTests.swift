@@ -54,6 +54,7 @@ final class StoreMemoryBehaviourTests: XCTestCase {
         assertConsistent(store)
         XCTAssertGreaterThan(store.statistics.evictions, 0)
         XCTAssertGreaterThan(store.statistics.hits, 0)
+        XCTAssertGreaterThan(store.statistics.ambiguous, 0)
     }
 
     func testHundredThousandInsertsStayWithinBounds() {
@@ -147,13 +148,24 @@ private struct ReferenceLRU {
 
     var bytes: Int { entries.reduce(0) { $0 + $1.value.accountedBytes(keyCount: $1.keys.count) } }
 
+    /// A key held by another value (or already ambiguous) turns ambiguous: the marker is
+    /// stored under those keys after the value is stored under the others.
     mutating func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         var unique: [CacheKey] = []
         for key in keys where !unique.contains(key) { unique.append(key) }
         guard !unique.isEmpty, value.accountedBytes(keyCount: unique.count) <= limits.maxBytes else { return }
-        for i in entries.indices { entries[i].keys.removeAll { unique.contains($0) } }
+        let conflicting = unique.filter { key in
+            entries.first(where: { $0.keys.contains(key) }).map { !$0.value.restoresLike(value) } ?? false
+        }
+        let claimed = unique.filter { !conflicting.contains($0) }
+        if !claimed.isEmpty { put(value, claimed) }
+        if !conflicting.isEmpty { put(.ambiguityMarker(storedAtMilliseconds: value.storedAtMilliseconds), conflicting) }
+    }
+
+    private mutating func put(_ value: StoredReasoning, _ keys: [CacheKey]) {
+        for i in entries.indices { entries[i].keys.removeAll { keys.contains($0) } }
         entries.removeAll { $0.keys.isEmpty }
-        entries.insert((unique, value), at: 0)
+        entries.insert((keys, value), at: 0)
         while entries.count > limits.maxEntries || bytes > limits.maxBytes { entries.removeLast() }
     }
 

@@ -6,10 +6,18 @@
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// What a key was derived from.
     public enum Kind: UInt8, Sendable {
-        /// A normalised tool-call id.
+        /// A normalised tool-call id alone. Made by earlier versions; no longer looked up,
+        /// since providers reuse ids across turns (Kimi's `functions.NAME:0`).
         case toolCall = 1
-        /// A message's content and its tool calls' names and canonical arguments.
+        /// A message's content and its tool calls' names and canonical arguments: found
+        /// again whatever ids a client gives the calls, but shared by identical messages.
         case content = 2
+        /// A message's place in its conversation: the digest of every message before it
+        /// (`HistoryHasher`) with its content key. Names exactly one message.
+        case context = 3
+        /// A normalised tool-call id with the content key of the message it belongs to: an
+        /// id reused for another call is another key.
+        case toolCallContent = 4
     }
 
     /// The length of `bytes`: tenant, kind, digest.

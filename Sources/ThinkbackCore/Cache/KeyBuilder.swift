@@ -44,6 +44,33 @@ public struct KeyBuilder: Sendable {
         return kept == 0 ? nil : sha.finalize()
     }
 
+    /// The key of a message's place in its conversation: `history` is the digest of the
+    /// messages before it, `content` the digest of its content key (`ContentKeyHasher`).
+    /// Every message has one, even one with nothing to content-key.
+    public func contextKey(history: SHA256Digest, content: SHA256Digest) -> CacheKey {
+        var sha = SHA256()
+        history.withUnsafeBytes { sha.update($0) }
+        content.withUnsafeBytes { sha.update($0) }
+        return CacheKey(tenant: tenant, kind: .context, digest: sha.finalize())
+    }
+
+    /// The key of a tool-call id together with its message's content digest, or nil if the
+    /// id normalises to nothing.
+    public func toolCallKey(id: some Collection<UInt8>, content: SHA256Digest) -> CacheKey? {
+        let normalized = Self.normalizedToolCallID(id)
+        guard !normalized.isEmpty else { return nil }
+        var sha = SHA256()
+        withUnsafeBytes(of: UInt64(normalized.count).bigEndian) { sha.update($0) }
+        sha.update(normalized)
+        content.withUnsafeBytes { sha.update($0) }
+        return CacheKey(tenant: tenant, kind: .toolCallContent, digest: sha.finalize())
+    }
+
+    /// The content key of a finished content digest (see `contentKey(_:)`).
+    public func contentKey(digest: SHA256Digest) -> CacheKey {
+        CacheKey(tenant: tenant, kind: .content, digest: digest)
+    }
+
     /// The content key finished from `hasher`, or nil if the message has nothing to key
     /// (empty content and no tool calls).
     public func contentKey(_ hasher: ContentKeyHasher) -> CacheKey? {

@@ -43,6 +43,9 @@ public struct Config: Sendable {
     public var redisPrefix = "thinkback:"
     /// How long a lookup that missed the hot tier waits for Redis before it counts as a miss.
     public var redisTimeoutMs = 50
+    /// How long an answer's last bytes wait for its capture to be committed to the store
+    /// before they go anyway (product.md §1: group commit).
+    public var commitTimeoutMs = 200
     /// Per-model overrides of the preset's thinking defaults.
     public var thinkingOverrides: [String: Bool] = [:]
     public var thinkingDefault: Bool?
@@ -195,6 +198,9 @@ extension Config {
         },
         ConfigOption(flag: "redis-prefix", help: "prefix of every Redis key (default thinkback:)") { c, v in
             c.redisPrefix = v
+        },
+        ConfigOption(flag: "commit-timeout-ms", help: "how long an answer's last bytes wait for its capture to be committed to the store before they go anyway (default 200)") { c, v in
+            c.commitTimeoutMs = try positive(v, "commit-timeout-ms")
         },
         ConfigOption(flag: "redis-timeout-ms", help: "how long a lookup waits for Redis before it counts as a miss (default 50)") { c, v in
             c.redisTimeoutMs = try positive(v, "redis-timeout-ms")

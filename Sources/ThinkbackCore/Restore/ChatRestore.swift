@@ -8,39 +8,41 @@ public enum ChatRestore {
         public var keys: [CacheKey]
     }
 
-    /// The assistant messages of `scan` in scope for restoration, with their lookup keys.
-    /// Content keys are built only for these (canonical arguments cost a parse).
-    public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
-                               policy: RestorePolicy, builder: KeyBuilder) -> [Pending] {
-        pending(scan, body: body, scope: policy.scope, builder: builder)
+    /// What restoring and capturing need from one request: the assistant messages in scope
+    /// with their keys, and the digest of the whole history — the history of the answer this
+    /// request will get, which its capture is keyed by.
+    public struct Plan: Sendable {
+        public var pending: [Pending]
+        public var history: SHA256Digest
     }
 
-    /// `pending` for a scope: all it depends on (the rest of the policy is decided later, and
-    /// only for requests that have something to restore).
-    ///
-    /// `knownHit` tells which keys the store answers at once (`ReasoningStore.hasNow`): a
-    /// message found by a tool-call id needs no content key, whose canonical arguments cost a
-    /// parse (the id comes first in the lookup order, so the outcome is the same).
-    public static func pending(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
-                               scope: UpstreamPreset.RestoreScope, builder: KeyBuilder,
-                               knownHit: ((CacheKey) -> Bool)? = nil) -> [Pending] {
-        var out: [Pending] = []
-        for (index, message) in scan.messages.enumerated() where message.role == "assistant" {
-            let presence = presence(message)
-            guard presence.needsRestore else { continue }
-            let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
-            let hasCalls = !message.toolCalls.isEmpty
-            guard hasCalls || scope == .all else { continue }
-            var turn = AssistantTurn(messageIndex: index, reasoning: presence, toolCallIDs: ids, contentKey: nil)
-            var keys = RestorePlanner.toolCallKeys(for: turn, builder: builder)
-            if !(knownHit.map { keys.contains(where: $0) } ?? false) {
-                let hasher = contentKey(message, body: body)
-                turn.contentKey = hasher
-                if let key = builder.contentKey(hasher) { keys.append(key) }
+    /// One pass over the scanned messages: the history digest before each assistant message,
+    /// every assistant message's content key (weaker keys two messages share are left out),
+    /// and the keys of those in `scope` whose reasoning is missing.
+    public static func plan(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer,
+                            scope: UpstreamPreset.RestoreScope, builder: KeyBuilder) -> Plan {
+        var history = HistoryHasher()
+        var turns: [AssistantTurn] = []
+        var scratch: [UInt8] = []
+        for (index, message) in scan.messages.enumerated() {
+            guard message.role == "assistant" else {
+                let role = message.role ?? ""
+                ChatContentText.withNormalized(message.content, in: body, scratch: &scratch) { text in
+                    history.addMessage(role: role.utf8, content: text)
+                }
+                continue
             }
-            out.append(Pending(turn: turn, keys: keys))
+            let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
+            let turn = AssistantTurn(messageIndex: index, reasoning: presence(message), toolCallIDs: ids,
+                                     content: contentKey(message, body: body), history: history.digest())
+            history.addAssistant(content: turn.content)
+            turns.append(turn)
         }
-        return out
+        var pending: [Pending] = []
+        for (turn, keys) in zip(turns, RestorePlanner.keys(for: turns, scope: scope, builder: builder)) {
+            if let keys { pending.append(Pending(turn: turn, keys: keys)) }
+        }
+        return Plan(pending: pending, history: history.digest())
     }
 
     static func presence(_ message: ChatRequestMessage) -> ReasoningPresence {
@@ -204,10 +206,12 @@ public enum ChatRestore {
     // MARK: capture
 
     /// The entry and keys to record for one captured choice (product.md §1): the reasoning
-    /// (absent = empty), under every tool-call id and the content key.
-    public static func record(_ choice: CapturedChoice, builder: KeyBuilder, nowMs: UInt64) -> (StoredReasoning, [CacheKey]) {
-        var keys: [CacheKey] = choice.toolCalls.compactMap { builder.toolCallKey(id: Array($0.id.utf8)) }
-        if let key = builder.contentKey(contentKey(choice)) { keys.append(key) }
-        return (.reasoningContent(choice.reasoning ?? [], storedAtMilliseconds: nowMs), keys)
+    /// (absent = empty) as the provider spelt it, under its context (`history`: the request's
+    /// messages), every tool-call id with its content, and its content key.
+    public static func record(_ choice: CapturedChoice, history: SHA256Digest, builder: KeyBuilder,
+                              nowMs: UInt64) -> (StoredReasoning, [CacheKey]) {
+        let keys = RestorePlanner.captureKeys(history: history, content: contentKey(choice),
+                                              toolCallIDs: choice.toolCalls.map { Array($0.id.utf8) }, builder: builder)
+        return (choice.storedReasoning(storedAtMilliseconds: nowMs), keys)
     }
 }

@@ -13,14 +13,23 @@ public struct AssistantTurn: Sendable {
     public var reasoning: ReasoningPresence
     /// Decoded tool-call ids, in order (normalised when keys are built).
     public var toolCallIDs: [[UInt8]]
-    /// The id-free content key (normalised content, tool names, canonical arguments).
-    public var contentKey: ContentKeyHasher?
+    /// The digest of the id-free content key (normalised content, tool names, canonical
+    /// arguments: `ContentKeyHasher.finalize()`).
+    public var content: SHA256Digest
+    /// False for empty content without tool calls: such messages all share one content digest,
+    /// which therefore says nothing (`ContentKeyHasher.isKeyable`).
+    public var contentIsKeyable: Bool
+    /// The digest of every message before this one (`HistoryHasher`).
+    public var history: SHA256Digest
 
-    public init(messageIndex: Int, reasoning: ReasoningPresence, toolCallIDs: [[UInt8]], contentKey: ContentKeyHasher?) {
+    public init(messageIndex: Int, reasoning: ReasoningPresence, toolCallIDs: [[UInt8]],
+                content: ContentKeyHasher, history: SHA256Digest) {
         self.messageIndex = messageIndex
         self.reasoning = reasoning
         self.toolCallIDs = toolCallIDs
-        self.contentKey = contentKey
+        self.content = content.finalize()
+        self.contentIsKeyable = content.isKeyable
+        self.history = history
     }
 
     public var hasToolCalls: Bool { !toolCallIDs.isEmpty }
@@ -55,8 +64,8 @@ public struct RestorePolicy: Sendable {
 /// What happens to one assistant message.
 public enum TurnAction: Sendable, Equatable {
     case untouched
-    /// Inject the recorded reasoning (found by tool-call id, or by content key).
-    case restore(StoredReasoning, byToolCallID: Bool)
+    /// Inject the recorded reasoning, found by a key of this kind.
+    case restore(StoredReasoning, via: CacheKey.Kind)
     case placeholder
     case textualize
     case strip
@@ -67,29 +76,59 @@ public enum TurnAction: Sendable, Equatable {
 /// message becomes. No I/O: the runtime looks the keys up and the format adapter splices.
 public enum RestorePlanner {
     /// Whether the turn is in scope for restoration at all.
-    public static func wantsRestore(_ turn: AssistantTurn, policy: RestorePolicy) -> Bool {
+    public static func wantsRestore(_ turn: AssistantTurn, scope: UpstreamPreset.RestoreScope) -> Bool {
         guard turn.reasoning.needsRestore else { return false }
-        return turn.hasToolCalls || policy.scope == .all
+        return turn.hasToolCalls || scope == .all
     }
 
-    /// The keys to look up, best first: every tool-call id, then the content key.
-    public static func keys(for turn: AssistantTurn, builder: KeyBuilder) -> [CacheKey] {
-        var keys = toolCallKeys(for: turn, builder: builder)
-        if let hasher = turn.contentKey, let key = builder.contentKey(hasher) { keys.append(key) }
+    /// The keys to look up for each turn in scope (`nil` for the others), best first: the
+    /// context key, then the id keys, then the content key (product.md §1–§2).
+    ///
+    /// `turns` are every assistant message of the request, in order. A weaker key that two of
+    /// them share — two identical calls in one history, or one reused id with the same content
+    /// — cannot tell them apart, so neither gets it: only its context key can find it.
+    public static func keys(for turns: [AssistantTurn], scope: UpstreamPreset.RestoreScope,
+                            builder: KeyBuilder) -> [[CacheKey]?] {
+        var contentCounts: [SHA256Digest: Int] = [:]
+        for turn in turns where turn.contentIsKeyable { contentCounts[turn.content, default: 0] += 1 }
+        // Id keys can only collide between turns that share a content digest.
+        var idCounts: [CacheKey: Int] = [:]
+        for turn in turns where (contentCounts[turn.content] ?? 0) > 1 {
+            for key in idKeys(of: turn, builder: builder) { idCounts[key, default: 0] += 1 }
+        }
+        return turns.map { turn in
+            guard wantsRestore(turn, scope: scope) else { return nil }
+            var keys = [builder.contextKey(history: turn.history, content: turn.content)]
+            keys += idKeys(of: turn, builder: builder).filter { (idCounts[$0] ?? 0) <= 1 }
+            if turn.contentIsKeyable, contentCounts[turn.content] == 1 {
+                keys.append(builder.contentKey(digest: turn.content))
+            }
+            return keys
+        }
+    }
+
+    /// The keys a captured message is recorded under: its context, its ids with its content,
+    /// and its content alone (when keyable).
+    public static func captureKeys(history: SHA256Digest, content: ContentKeyHasher, toolCallIDs: [[UInt8]],
+                                   builder: KeyBuilder) -> [CacheKey] {
+        let digest = content.finalize()
+        var keys = [builder.contextKey(history: history, content: digest)]
+        keys += toolCallIDs.compactMap { builder.toolCallKey(id: $0, content: digest) }
+        if content.isKeyable { keys.append(builder.contentKey(digest: digest)) }
         return keys
     }
 
-    /// The turn's tool-call id keys alone.
-    public static func toolCallKeys(for turn: AssistantTurn, builder: KeyBuilder) -> [CacheKey] {
-        turn.toolCallIDs.compactMap { id in id.withUnsafeBytes { builder.toolCallKey(id: $0) } }
+    private static func idKeys(of turn: AssistantTurn, builder: KeyBuilder) -> [CacheKey] {
+        turn.toolCallIDs.compactMap { builder.toolCallKey(id: $0, content: turn.content) }
     }
 
-    /// Decides one turn from its lookup results (same order as `keys(for:)`).
+    /// Decides one turn from its lookup results (same order as its keys). An ambiguity
+    /// marker is no answer: the next key is tried.
     public static func decide(_ turn: AssistantTurn, keys: [CacheKey], found: [StoredReasoning?],
                               policy: RestorePolicy) -> TurnAction {
-        guard wantsRestore(turn, policy: policy) else { return .untouched }
+        guard wantsRestore(turn, scope: policy.scope) else { return .untouched }
         for (key, value) in zip(keys, found) {
-            if let value { return .restore(value, byToolCallID: key.kind == .toolCall) }
+            if let value, !value.isAmbiguous { return .restore(value, via: key.kind) }
         }
         // A miss. Without thinking the provider does not care: leave the message alone.
         guard policy.thinking else { return .untouched }

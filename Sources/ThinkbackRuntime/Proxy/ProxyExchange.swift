@@ -31,6 +31,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var tenant: TenantID?
     private var policy: RestorePolicy?
     private var pending: [ChatRestore.Pending] = []
+    /// The digest of the request's messages: what the answer's capture is keyed by.
+    private var history: SHA256Digest?
     private var found: [[StoredReasoning?]] = []
     /// The rewritten body sent upstream, when restoration changed it (curl reads it in place).
     private var restoredBody: RestoredBody?
@@ -39,6 +41,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var sse: SSEParser?
     private var capture: StreamCapture?
     private var streamCompleted = false
+    // Group commit (product.md §1): a stream's bytes from `[DONE]` on wait for its capture's
+    // commit; so does the end of the stream.
+    private var tailHeld = false
+    private var heldTail: [UInt8] = []
+    private var endHeld = false
+    private var finished = false
 
     init(proxy: Proxy, request: InboundRequest, route: Route) {
         self.proxy = proxy
@@ -56,7 +64,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     func start() {
         request.onGone = { [self] in apply(machine.handle(.clientGone)) }
-        request.onDrain = { [self] in transfer?.resume() }
+        request.onDrain = { [self] in
+            if tailHeld { releaseTail() } else { transfer?.resume() }
+        }
         request.watch()
         guard route == .chatCompletions else {
             apply(machine.handle(.start))
@@ -92,8 +102,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         self.tenant = tenant
-        pending = ChatRestore.pending(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
-                                      builder: KeyBuilder(tenant: tenant))
+        let plan = ChatRestore.plan(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
+                                    builder: KeyBuilder(tenant: tenant))
+        pending = plan.pending
+        history = plan.history
         guard !pending.isEmpty else {
             apply(machine.handle(.start))
             return
@@ -176,20 +188,29 @@ final class ProxyExchange: UpstreamTransferDelegate {
         finish()
     }
 
-    /// Records a whole (non-stream) successful answer.
-    private func captureBuffered() {
-        guard route == .chatCompletions, let tenant, (200...299).contains(head.status),
-              let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
+    /// Records a whole (non-stream) successful answer; true if something was stored.
+    private func captureBuffered() -> Bool {
+        guard route == .chatCompletions, let tenant, let history, (200...299).contains(head.status),
+              let buffer, let data = evbuffer_pullup(buffer, -1) else { return false }
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
         // Under restore = tool-calls only answers with tool calls are kept: most answers have
         // none, and a byte search says so without a parse.
-        if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return }
+        if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
         guard let response = try? ChatResponseScan(bytes) else {
             proxy.restorer.counters.captureSkipped += 1
-            return
+            return false
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
-        proxy.restorer.record(choices, tenant: tenant, nowMs: proxy.loop.nowMs)
+        return proxy.restorer.record(choices, tenant: tenant, history: history, nowMs: proxy.loop.nowMs)
+    }
+
+    /// Sends the collected answer (after its capture's commit, when it had one).
+    private func replyBuffered() {
+        if let buffer {
+            bytesOut = evbuffer_get_length(buffer)
+            request.reply(status: head.status, head: head, buffer: buffer)
+        }
+        finish()
     }
 
     /// Whether `body` may hold a `"tool_calls": [` member (no false negatives for any JSON a
@@ -213,17 +234,36 @@ final class ProxyExchange: UpstreamTransferDelegate {
         return false
     }
 
-    /// Records a streamed answer that completed normally.
-    private func captureStream() {
-        guard let tenant, var sse, var capture else { return }
+    /// Records a streamed answer that completed normally; true if something was stored.
+    @discardableResult
+    private func captureStream() -> Bool {
+        guard let tenant, let history, var sse, var capture else { return false }
         sse.finish { capture.feed($0.data) }
         self.sse = nil
         self.capture = nil
         guard streamCompleted, let choices = capture.result() else {
             proxy.restorer.counters.captureSkipped += 1
-            return
+            return false
         }
-        proxy.restorer.record(choices, tenant: tenant, nowMs: proxy.loop.nowMs)
+        return proxy.restorer.record(choices, tenant: tenant, history: history, nowMs: proxy.loop.nowMs)
+    }
+
+    /// The capture of a held stream is committed (or the gate gave up waiting): what came from
+    /// `[DONE]` on goes out, and the stream ends if the upstream has.
+    private func releaseTail() {
+        guard tailHeld, !finished else { return }
+        if !heldTail.isEmpty {
+            guard request.streamHasRoom() else { return }   // a full ring: onDrain comes back here
+            let ok = heldTail.withUnsafeBytes { request.streamWrite($0) }
+            if !ok && request.isOpen { return }
+            heldTail = []
+        }
+        tailHeld = false
+        if endHeld {
+            endHeld = false
+            request.endStream()
+            finish()
+        }
     }
 
     // MARK: carrying out the machine's decisions
@@ -257,12 +297,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if let buffer { evbuffer_drain(buffer, evbuffer_get_length(buffer)) } else { buffer = evbuffer_new() }
         case .replyBuffered:
             finalStatus = head.status
-            captureBuffered()
-            if let buffer {
-                bytesOut = evbuffer_get_length(buffer)
-                request.reply(status: head.status, head: head, buffer: buffer)
+            // The answer goes once its capture is committed (the loop goes on meanwhile).
+            if captureBuffered(), proxy.restorer.gate.hold({ [self] in withExtendedLifetime(self) { replyBuffered() } }) {
+                return
             }
-            finish()
+            replyBuffered()
         case .scheduleRetry(let delay):
             transfer?.abort()
             transfer = nil
@@ -282,6 +321,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
             request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
             finish()
         case .endStream:
+            if tailHeld {
+                endHeld = true
+                return
+            }
             request.endStream()
             captureStream()
             finish()
@@ -344,6 +387,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     private func finish() {
+        guard !finished else { return }
+        finished = true
         firstByteTimer?.cancel()
         retryTimer?.cancel()
         firstByteTimer = nil
@@ -384,18 +429,31 @@ final class ProxyExchange: UpstreamTransferDelegate {
         switch machine.state {
         case .streaming:
             guard request.isOpen else { return true }
-            if !request.streamWrite(bytes) { return !request.isOpen }
-            bytesOut += bytes.count
-            // Capture sees the bytes once, after they were queued for the client.
+            if tailHeld {
+                heldTail += bytes
+                bytesOut += bytes.count
+                return true
+            }
+            // Capture sees the bytes once, before they are queued for the client (the write
+            // below is then sure to be taken: a full ring pauses here, before the parse).
+            guard request.streamHasRoom() else { return !request.isOpen }
             if capture != nil {
                 sse?.feed(bytes) { event in capture?.feed(event.data) }
-                // `[DONE]` has reached the client, which may ask its next question before curl
-                // reports the transfer finished: record now, not at the transfer's end.
+                // The client may ask its next question as soon as it has `[DONE]`, before curl
+                // reports the transfer finished: record now, and let the bytes from `[DONE]`
+                // on go only once the record is committed (product.md §1).
                 if capture?.sawDone == true {
                     streamCompleted = true
-                    captureStream()
+                    if captureStream(), proxy.restorer.gate.hold({ [self] in withExtendedLifetime(self) { releaseTail() } }) {
+                        tailHeld = true
+                        heldTail = Array(bytes)
+                        bytesOut += bytes.count
+                        return true
+                    }
                 }
             }
+            if !request.streamWrite(bytes) { return !request.isOpen }
+            bytesOut += bytes.count
             return true
         case .buffering:
             if let buffer, let base = bytes.baseAddress { evbuffer_add(buffer, base, bytes.count) }

@@ -6,6 +6,7 @@ struct RestoreCounters {
     var requestsScanned = 0
     var requestsRestored = 0
     var restored = 0
+    var hitsContext = 0
     var hitsToolCallID = 0
     var hitsContent = 0
     var misses = 0
@@ -21,6 +22,8 @@ struct RestoreCounters {
 /// counters. Loop thread only; the decisions are `ChatRestore`'s and `RestorePlanner`'s.
 final class Restorer {
     let store: any ReasoningStore
+    /// Holds answers' last bytes until their captures are committed.
+    let gate: CommitGate
     let config: Config
     private let tenantHasher: TenantHasher?
     var placeholderMemory: PlaceholderRefusalMemory
@@ -39,6 +42,7 @@ final class Restorer {
             return dir
         }
         store = try StoreFactory.make(config: config, loop: loop, logger: logger, stateDirectory: stateDirectory)
+        gate = CommitGate(store: store, loop: loop, timeoutMs: UInt64(config.commitTimeoutMs))
         switch config.tenantMode {
         case .single:
             tenantHasher = nil
@@ -98,9 +102,13 @@ final class Restorer {
         for (index, action) in outcome.actions {
             let fallback: MissStrategy?
             switch action {
-            case .restore(_, let byToolCallID):
+            case .restore(_, let kind):
                 restoredHere += 1
-                if byToolCallID { counters.hitsToolCallID += 1 } else { counters.hitsContent += 1 }
+                switch kind {
+                case .context: counters.hitsContext += 1
+                case .toolCall, .toolCallContent: counters.hitsToolCallID += 1
+                case .content: counters.hitsContent += 1
+                }
                 continue
             // A miss left as it is: harmless without thinking, else `passthrough`.
             case .untouched: fallback = policy.thinking ? .passthrough : nil
@@ -124,34 +132,40 @@ final class Restorer {
             "request_id": "\(requestID)", "message_index": "\(index)", "strategy": "\(strategy)"])
     }
 
-    /// Records the final message of each choice of a successful response (product.md §1).
-    /// With `restore = tool-calls` only answers with tool calls can ever be looked up, so plain
-    /// answers are not stored (most answers: a store write saved per request).
-    func record(_ choices: [CapturedChoice], tenant: TenantID, nowMs: UInt64) {
+    /// Records the final message of each choice of a successful response (product.md §1),
+    /// keyed by `history`, the digest of the request's messages. With `restore = tool-calls`
+    /// only answers with tool calls can ever be looked up, so plain answers are not stored
+    /// (most answers: a store write saved per request). Returns whether anything was stored.
+    func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest, nowMs: UInt64) -> Bool {
         let builder = KeyBuilder(tenant: tenant)
         let plainToo = config.effectiveRestoreScope == .all
+        var stored = false
         for choice in choices where plainToo || !choice.toolCalls.isEmpty {
-            let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: nowMs)
-            guard !keys.isEmpty else { continue }
+            let (value, keys) = ChatRestore.record(choice, history: history, builder: builder, nowMs: nowMs)
             store.insert(value, for: keys)
             counters.captured += 1
+            stored = true
         }
+        return stored
     }
 
     /// `"cache":{…},"restore":{…}` for the status endpoint.
     func statusJSON() -> String {
         let s = store.statistics
         let c = counters
+        let g = gate.counters
         let fallbacks = MissStrategy.allCases.filter { $0 != .auto }
             .map { "\"\($0.rawValue)\":\(c.fallbacks[$0] ?? 0)" }.joined(separator: ",")
         return "\"cache\":{\"store\":\"\(config.store.name)\",\"store_state\":\"\(s.degraded ? "degraded" : "ok")\"," +
             "\"store_failures\":\(s.failures),\"entries\":\(s.entries),\"keys\":\(s.keys),\"bytes\":\(s.bytes)," +
-            "\"hits\":\(s.hits),\"misses\":\(s.misses),\"evictions\":\(s.evictions),\"expirations\":\(s.expirations)}," +
+            "\"hits\":\(s.hits),\"misses\":\(s.misses),\"evictions\":\(s.evictions),\"expirations\":\(s.expirations)," +
+            "\"ambiguous\":\(s.ambiguous)}," +
             "\"restore\":{\"scope\":\"\(config.effectiveRestoreScope.rawValue)\",\"miss\":\"\(config.miss.rawValue)\"," +
             "\"requests_scanned\":\(c.requestsScanned),\"requests_restored\":\(c.requestsRestored)," +
-            "\"restored\":\(c.restored),\"hits_tool_call_id\":\(c.hitsToolCallID),\"hits_content\":\(c.hitsContent)," +
+            "\"restored\":\(c.restored),\"hits_context\":\(c.hitsContext),\"hits_tool_call_id\":\(c.hitsToolCallID),\"hits_content\":\(c.hitsContent)," +
             "\"misses\":\(c.misses),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(c.autoRetries)," +
             "\"rejected\":\(c.rejected),\"invalid_json\":\(c.invalidJSON),\"captured\":\(c.captured)," +
-            "\"capture_skipped\":\(c.captureSkipped)}"
+            "\"capture_skipped\":\(c.captureSkipped),\"commit\":{\"held\":\(g.held),\"committed\":\(g.committed)," +
+            "\"timeouts\":\(g.timeouts),\"failures\":\(g.failures)}}"
     }
 }

@@ -148,6 +148,13 @@ public final class InboundRequest {
         return cle_exchange_stream_write(x, base.assumingMemoryBound(to: UInt8.self), bytes.count) == 0
     }
 
+    /// Whether a `streamWrite` made now would be taken (see `cle_exchange_stream_reserve`):
+    /// false when the ring is full (`onDrain` follows) or the client is gone.
+    public func streamHasRoom() -> Bool {
+        guard let x else { return false }
+        return cle_exchange_stream_reserve(x) == 0
+    }
+
     public var streamFull: Bool {
         guard let x else { return true }
         return cle_exchange_stream_full(x) != 0

@@ -13,6 +13,12 @@ public enum ChatContentText {
     /// as a string to a provider that refuses lists).
     public static func text(_ content: ChatMember, in body: UnsafeRawBufferPointer) -> [UInt8] {
         var text: [UInt8] = []
+        appendText(content, in: body, to: &text)
+        return text
+    }
+
+    /// Appends the text of a scanned `content` member (see `text`).
+    static func appendText(_ content: ChatMember, in body: UnsafeRawBufferPointer, to text: inout [UInt8]) {
         switch content.kind {
         case .string?:
             content.stringSpan!.appendDecoded(from: body, to: &text)
@@ -23,7 +29,29 @@ public enum ChatContentText {
         default:
             break
         }
-        return text
+    }
+
+    /// Calls `use` with the normalised text of `content`: straight from `body` for a string
+    /// without escapes (most tool results), else decoded into `scratch` (reused).
+    public static func withNormalized<R>(_ content: ChatMember, in body: UnsafeRawBufferPointer, scratch: inout [UInt8],
+                                         _ use: (UnsafeRawBufferPointer) -> R) -> R {
+        if content.kind == .string, !content.hasEscapes {
+            let span = content.stringSpan!.content
+            var lo = span.lowerBound
+            var hi = span.upperBound
+            while lo < hi, isSpace(body[lo]) { lo += 1 }
+            while hi > lo, isSpace(body[hi - 1]) { hi -= 1 }
+            return use(UnsafeRawBufferPointer(rebasing: body[lo ..< hi]))
+        }
+        scratch.removeAll(keepingCapacity: true)
+        appendText(content, in: body, to: &scratch)
+        return scratch.withUnsafeBytes { raw in
+            var lo = 0
+            var hi = raw.count
+            while lo < hi, isSpace(raw[lo]) { lo += 1 }
+            while hi > lo, isSpace(raw[hi - 1]) { hi -= 1 }
+            return use(UnsafeRawBufferPointer(rebasing: raw[lo ..< hi]))
+        }
     }
 
     /// Reads an array of content parts, appending each part's `text` string.

@@ -51,7 +51,7 @@ public struct ChatResponseScan: Sendable {
 
     private static func readChoice(_ r: inout JSONReader, position: Int) throws(JSONSyntaxError) -> (CapturedChoice, Range<Int>) {
         let body = r.bytes
-        var choice = CapturedChoice(index: position, reasoning: nil, content: [], toolCalls: [], finishReason: nil)
+        var choice = CapturedChoice(index: position, reasoningLiteral: nil, content: [], toolCalls: [], finishReason: nil)
         var messageRange = 0 ..< 0
         try r.beginObject()
         while let key = try r.nextKey() {
@@ -73,7 +73,7 @@ public struct ChatResponseScan: Sendable {
 
     private static func readMessage(_ r: inout JSONReader, into choice: inout CapturedChoice) throws(JSONSyntaxError) {
         let body = r.bytes
-        choice.reasoning = nil
+        choice.reasoningLiteral = nil
         choice.content = []
         choice.toolCalls = []
         try r.beginObject()
@@ -84,7 +84,8 @@ public struct ChatResponseScan: Sendable {
             }
             let v = try r.skipValue()
             if key.equals("reasoning_content", in: body) {
-                choice.reasoning = v.stringSpan?.decodedBytes(in: body)
+                // As spelt: the stored literal is the provider's own (product.md §2).
+                choice.reasoningLiteral = v.stringSpan.map { Array(UnsafeRawBufferPointer(rebasing: body[$0.content])) }
             } else if key.equals("content", in: body) {
                 choice.content = ChatContentText.normalized(
                     ChatMember(kind: v.kind, memberRange: v.range, valueRange: v.range, hasEscapes: v.hasEscapes), in: body)

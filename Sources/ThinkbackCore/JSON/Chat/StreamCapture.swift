@@ -2,8 +2,10 @@
 /// choice, and hands it out only if the stream completed normally (product.md §1): every
 /// choice seen got a `finish_reason`, `data: [DONE]` arrived, and no chunk was malformed.
 ///
-/// Feed it the data of each SSE event in order (`SSEEventView.data`). Fragments are decoded
-/// straight into per-choice buffers; the chunks themselves are not kept.
+/// Feed it the data of each SSE event in order (`SSEEventView.data`). Fragments are kept as
+/// spelt (still escaped) in per-choice buffers and decoded once, whole, at the end: a
+/// surrogate pair escaped across two events (`"\ud83d"` then `"\ude00"`) is one character,
+/// and the reasoning is stored as the provider spelt it. The chunks themselves are not kept.
 ///
 /// Tool calls are joined by their `index`; the first non-empty `id` and `name` win, and
 /// argument pieces are appended in order. A fragment without `index` continues the latest
@@ -19,8 +21,10 @@ public struct StreamCapture: Sendable {
 
     private struct Choice: Sendable {
         var index: Int
+        /// Escaped, as spelt.
         var reasoning: [UInt8] = []
         var sawReasoning = false
+        /// Escaped, as spelt.
         var content: [UInt8] = []
         var calls: [Call] = []
         var finishReason: String?
@@ -30,6 +34,7 @@ public struct StreamCapture: Sendable {
         var index: Int
         var id = ""
         var name = ""
+        /// Escaped, as spelt.
         var arguments: [UInt8] = []
     }
 
@@ -69,11 +74,21 @@ public struct StreamCapture: Sendable {
         guard isComplete else { return nil }
         return choices.sorted { $0.index < $1.index }.map { c in
             CapturedChoice(index: c.index,
-                           reasoning: c.sawReasoning ? c.reasoning : nil,
-                           content: ChatContentText.trimmed(c.content),
-                           toolCalls: c.calls.sorted { $0.index < $1.index }.map { CapturedToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) },
+                           reasoningLiteral: c.sawReasoning ? c.reasoning : nil,
+                           content: ChatContentText.trimmed(Self.decoded(c.content)),
+                           toolCalls: c.calls.sorted { $0.index < $1.index }.map {
+                               CapturedToolCall(id: $0.id, name: $0.name, arguments: Self.decoded($0.arguments))
+                           },
                            finishReason: c.finishReason)
         }
+    }
+
+    /// Joined escaped fragments, decoded.
+    private static func decoded(_ escaped: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(escaped.count)
+        escaped.withUnsafeBytes { JSONStringDecoding.appendUnescaped($0, to: &out) }
+        return out
     }
 
     private mutating func apply(_ delta: ChatChunkChoice, from data: UnsafeRawBufferPointer) {
@@ -86,9 +101,9 @@ public struct StreamCapture: Sendable {
         }
         if let reasoning = delta.reasoning {
             choices[k].sawReasoning = true
-            reasoning.appendDecoded(from: data, to: &choices[k].reasoning)
+            choices[k].reasoning += UnsafeRawBufferPointer(rebasing: data[reasoning.content])
         }
-        delta.content?.appendDecoded(from: data, to: &choices[k].content)
+        if let content = delta.content { choices[k].content += UnsafeRawBufferPointer(rebasing: data[content.content]) }
         for fragment in delta.toolCalls { Self.apply(fragment, to: &choices[k].calls, from: data) }
         if let reason = delta.finishReason { choices[k].finishReason = reason }
     }
@@ -110,6 +125,6 @@ public struct StreamCapture: Sendable {
         }
         if let id = f.id, !id.isEmpty, calls[k].id.isEmpty { calls[k].id = id }
         if let name = f.name, !name.isEmpty, calls[k].name.isEmpty { calls[k].name = name }
-        f.arguments?.appendDecoded(from: data, to: &calls[k].arguments)
+        if let arguments = f.arguments { calls[k].arguments += UnsafeRawBufferPointer(rebasing: data[arguments.content]) }
     }
 }
