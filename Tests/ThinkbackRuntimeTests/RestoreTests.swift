@@ -46,7 +46,7 @@ final class RestoreTests: XCTestCase {
         XCTAssertEqual(ledger["exact"], 1)
         XCTAssertEqual(ledger["missing"], 0)
         let restore = try XCTUnwrap(try fixture.proxyStatus()["restore"] as? [String: Any])
-        XCTAssertEqual(restore["hits_tool_call_id"] as? Int, 1)
+        XCTAssertEqual(restore["hits_context"] as? Int, 1, "found by its place in the conversation")
         XCTAssertEqual(restore["captured"] as? Int, 1, "the tool-call answer; a plain answer is not kept under restore = tool-calls")
     }
 

@@ -347,7 +347,8 @@ def main(argv=None) -> int:
     restore = status.get("restore")
     if restore:
         say(f"   thinkback status: captured {restore.get('captured')}, restored {restore.get('restored')} "
-            f"(by tool-call id {restore.get('hits_tool_call_id')}, by content {restore.get('hits_content')}), "
+            f"(by place {restore.get('hits_context')}, by tool-call id {restore.get('hits_tool_call_id')}, "
+            f"by content {restore.get('hits_content')}), "
             f"misses {restore.get('misses')}")
 
     restored_exactly = (proxied.ok and led.get("exact", 0) > 0

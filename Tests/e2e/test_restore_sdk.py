@@ -110,7 +110,7 @@ def test_trae_conversation_restores_every_tool_call_message_exactly(tb, stream):
     assert st["restored"] == expected
     assert st["misses"] == 0
     assert st["captured"] == 3                # the tool-call answers; plain ones are not kept (scope tool-calls)
-    assert st["hits_tool_call_id"] == expected
+    assert st["hits_context"] == expected     # found by their place in the conversation
     assert status(prx)["cache"]["entries"] >= 3
 
 
@@ -161,10 +161,34 @@ def test_renumbered_tool_call_ids_still_restore_exactly(tb, rename):
     only(ledger(sim), "exact", expected)
     st = status(prx)["restore"]
     assert st["restored"] == expected
-    if rename == "fresh":
-        assert st["hits_content"] == expected  # no id survives: found by content key
-    else:
-        assert st["hits_tool_call_id"] == expected
+    assert st["hits_context"] == expected  # ids are not part of a message's place
+
+
+class _ClockInSystemPrompt(Agent):
+    """A client whose system prompt carries the time, so every request's history differs
+    from the one before it: no message is ever at a place thinkback saw."""
+
+    def send(self):
+        stamp = f"You are a coding agent. Request {len(self.exchanges) + 1} at {time.monotonic_ns()}."
+        if self.messages and self.messages[0]["role"] == "system":
+            self.messages[0] = {"role": "system", "content": stamp}
+        else:
+            self.messages.insert(0, {"role": "system", "content": stamp})
+            self.reasoning_by_index = {i + 1: r for i, r in self.reasoning_by_index.items()}
+        return super().send()
+
+
+@pytest.mark.parametrize("rename", [None, "fresh"], ids=["same-ids", "new-ids"])
+def test_a_changed_history_still_restores_by_id_or_content(tb, rename):
+    sim, prx = tb.stack()
+    agent = _ClockInSystemPrompt(url(prx), KEY_A, rename_id=_fresh_ids() if rename else None)
+    result = agent.run()
+    assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
+    expected = tool_call_messages_sent(agent)
+    only(ledger(sim), "exact", expected)
+    st = status(prx)["restore"]
+    assert st["hits_context"] == 0
+    assert st["hits_content" if rename else "hits_tool_call_id"] == expected
 
 
 # -- 4. conversations older than the cache ---------------------------------------------------
@@ -426,7 +450,7 @@ def test_new_ids_and_respelled_arguments_restore_by_content_key(tb):
     assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
     expected = tool_call_messages_sent(agent)
     only(ledger(sim), "exact", expected)
-    assert status(prx)["restore"]["hits_content"] == expected
+    assert status(prx)["restore"]["hits_context"] == expected   # canonical arguments: the same place
 
 
 def test_restore_all_also_restores_messages_without_tool_calls(tb):
