@@ -5,9 +5,15 @@
 
 import ThinkbackCoreBench
 
+// CLibEvent/cle_sha256.c, linked in by bench/json-throughput (a C function of pointers and an
+// integer: the Swift and C conventions agree on x86-64 and arm64).
+@_silgen_name("cle_sha256_blocks")
+func cle_sha256_blocks(_ h: UnsafeMutablePointer<UInt32>?, _ data: UnsafeRawPointer?, _ blocks: Int)
+
 @main
 enum JSONThroughput {
     static func main() {
+        SHA256.blockFunction = { cle_sha256_blocks($0, $1, $2) }
         let code = String(repeating: "func example() {\\n    let x = \\\"value\\\" // 注释 comment\\n}\\n", count: 8)
         let chinese = String(repeating: "这是一个工具的结果，包含很多中文字符和标点符号。", count: 8)
         run("code-like tool results", makeHistory(targetBytes: 1 << 20, toolTurns: 50, fileBody: code))
@@ -28,10 +34,12 @@ enum JSONThroughput {
         let now = SystemStoreClock().nowMilliseconds()
         let reasoning = Array(("I should call the tool.\n\"quoted\" 北京 😀 " + String(repeating: "reasoning text ", count: 130)).utf8)
         body.withUnsafeBytes { raw in
-            for m in scan.messages where !m.toolCalls.isEmpty {
+            // Each message captured as the answer to the history before it (its place).
+            for p in ChatRestore.plan(scan, body: raw, scope: .toolCalls, builder: builder).pending {
+                let m = scan.messages[p.turn.messageIndex]
                 let calls = m.toolCalls.map { CapturedToolCall(id: $0.id ?? "", name: $0.name ?? "", arguments: $0.argumentsText(in: raw) ?? []) }
                 let choice = CapturedChoice(index: 0, reasoning: reasoning, content: m.normalizedContent(in: raw), toolCalls: calls, finishReason: "tool_calls")
-                let (value, keys) = ChatRestore.record(choice, builder: builder, nowMs: now)
+                let (value, keys) = ChatRestore.record(choice, history: p.turn.history, builder: builder, nowMs: now)
                 store.insert(value, for: keys)
             }
         }
@@ -42,7 +50,7 @@ enum JSONThroughput {
             for _ in 0 ..< iterations {
                 body.withUnsafeBytes { raw in
                     let scan = try! ChatRequestScan(raw)
-                    let pending = ChatRestore.pending(scan, body: raw, policy: policy, builder: builder)
+                    let pending = ChatRestore.plan(scan, body: raw, scope: policy.scope, builder: builder).pending
                     let found = pending.map { $0.keys.map { store.lookupNow($0) } }
                     let outcome = ChatRestore.outcome(scan, body: raw, pending: pending, found: found, policy: policy)
                     let out = try! JSONSplicer.applyAllocating(outcome.edits, to: raw)

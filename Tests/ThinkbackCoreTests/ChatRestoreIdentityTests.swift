@@ -123,14 +123,15 @@ final class ChatRestoreIdentityTests: XCTestCase {
 
     func testTheCaptureHistoryIsTheHistoryTheAnswerComesBackWith() throws {
         // What the client sends back differs from what produced the answer in everything but
-        // what the history covers: ids renumbered, reasoning added, spelling, members, spacing.
+        // what the history covers: ids renumbered, reasoning added, the spelling of the
+        // assistant messages it rebuilt, members and their order, spacing.
         let asked = [#"{"role":"system","content":"be brief"}"#, user("weather in \\u5317\\u4eac?"),
                      call("call_x1", "get_weather", #"{"city":"北京"}"#), tool("call_x1", "sunny"), user("and tomorrow?")]
         let store = MemoryStore()
         try capture(asked, answerID: "call_y", name: "get_forecast", arguments: #"{"city":"北京","day":1}"#, reasoning: "forecast", into: store)
-        let resent = [#"{"content":"  be brief\n","role":"system","name":"sys"}"#, user("weather in 北京?"),
+        let resent = [#"{"name":"sys", "content":"be brief" ,"role":"system"}"#, user("weather in \\u5317\\u4eac?"),
                       call("t-1", "get_weather", #"{ "city" : "\\u5317\\u4eac" }"#, reasoning: "kept by the client"),
-                      #"{"role":"tool","content":[{"type":"text","text":"sunny"}],"tool_call_id":"t-1"}"#, user("and tomorrow?"),
+                      #"{"content":"sunny","tool_call_id":"t-1","role":"tool"}"#, user("and tomorrow?"),
                       call("t-2", "get_forecast", #"{"day":1,"city":"北京"}"#)]
         let request = utf8(body(resent))
         let scan = try ChatRequestScan(request)

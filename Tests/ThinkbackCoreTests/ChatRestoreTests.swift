@@ -34,9 +34,9 @@ final class ChatRestoreTests: XCTestCase {
                        finishReason: "tool_calls")
     }
 
-    /// The request that produced `capturedTurn`: the first user message alone (spelt another
-    /// way than in `history`, and with other members: neither matters to the history digest).
-    let firstRequest = #"{"model":"mimo-v2.5-pro","stream":true,"messages":[{"role":"user","name":"me","content":"  Weather in 北京?"}]}"#
+    /// The request that produced `capturedTurn`: the first user message alone (with other
+    /// members around it, which the history digest leaves out).
+    let firstRequest = #"{"model":"mimo-v2.5-pro","stream":true,"messages":[{"name":"me","content":"Weather in \u5317\u4eac?", "role":"user"}]}"#
 
     /// The history digest of a request (what its answer's capture is keyed by).
     func historyDigest(_ body: String, builder: KeyBuilder? = nil) throws -> SHA256Digest {

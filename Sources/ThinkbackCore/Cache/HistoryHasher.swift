@@ -2,26 +2,29 @@
 /// (`KeyBuilder.contextKey`) says about its place (product.md §1: a key names one message).
 ///
 /// It covers what a client sends back the same way every time and leaves out what clients
-/// change: per message its role and normalised content (`ChatContentText`), and for an
-/// assistant message its content key's digest (normalised content, tool names, canonical
-/// arguments). Never reasoning (clients drop it, thinkback restores it), tool-call ids or
-/// `tool_call_id` (clients renumber them), or a message's other members.
+/// change: per message its role and its content as the client spelt it (the value's bytes:
+/// a client writes its own messages the same way on every request), and for an assistant
+/// message — which the client rebuilt from the provider's answer — its content key's digest
+/// (normalised content, tool names, canonical arguments). Never reasoning (clients drop it,
+/// thinkback restores it), tool-call ids or `tool_call_id` (clients renumber them), or a
+/// message's other members, their order or the spacing between them.
 ///
 /// So two identical calls made in two rounds of one conversation have different digests
 /// before them (the earlier one's history is a strict prefix of the later one's), and a
 /// capture's history — the request that produced the answer — is the history the answer
 /// has when the client sends it back.
 ///
-/// Every field is written with its length: the encoding is unambiguous.
+/// Every field is written with its length: the encoding is unambiguous. The bytes go through
+/// `HistoryHash` (fast; the context key hashes its result again with SHA-256).
 public struct HistoryHasher: Sendable {
-    private var sha = SHA256()
+    private var sha = HistoryHash()
     /// Messages folded in so far.
     public private(set) var messageCount = 0
 
     /// An empty history.
     public init() {}
 
-    /// Adds a message other than an assistant one: its role and normalised content text.
+    /// Adds a message other than an assistant one: its role and its content's bytes.
     public mutating func addMessage(role: some Collection<UInt8>, content: UnsafeRawBufferPointer) {
         sha.update(CollectionOfOne(UInt8(1)))
         appendLength(role.count)

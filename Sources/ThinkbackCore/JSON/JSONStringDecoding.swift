@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Unescaping of JSON string contents that the scanner has already validated.
 enum JSONStringDecoding {
     /// Appends the decoded form of validated, still-escaped string contents.
@@ -6,9 +10,12 @@ enum JSONStringDecoding {
         let count = source.count
         var i = 0
         var runStart = 0
+        guard let base = source.baseAddress else { return }
         while i < count {
             if source[i] != UInt8(ascii: "\\") {
-                i += 1
+                // Runs between escapes are long (code, prose): let memchr find the next one.
+                guard let next = memchr(base + i, 0x5C, count - i) else { break }
+                i = base.distance(to: UnsafeRawPointer(next))
                 continue
             }
             if runStart < i { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[runStart ..< i])) }

@@ -23,13 +23,12 @@ public enum ChatRestore {
                             scope: UpstreamPreset.RestoreScope, builder: KeyBuilder) -> Plan {
         var history = HistoryHasher()
         var turns: [AssistantTurn] = []
-        var scratch: [UInt8] = []
         for (index, message) in scan.messages.enumerated() {
             guard message.role == "assistant" else {
-                let role = message.role ?? ""
-                ChatContentText.withNormalized(message.content, in: body, scratch: &scratch) { text in
-                    history.addMessage(role: role.utf8, content: text)
-                }
+                // As the client spelt it: it sends its own messages the same way every time,
+                // and decoding every tool result would cost more than the whole scan.
+                history.addMessage(role: (message.role ?? "").utf8,
+                                   content: UnsafeRawBufferPointer(rebasing: body[message.content.valueRange]))
                 continue
             }
             let ids = message.toolCalls.compactMap { $0.id.map { Array($0.utf8) } }
