@@ -42,6 +42,11 @@
 /// Scripted model:
 /// - `x-sim-tool-calls: 0|1|2` — how many parallel tool calls to make when the model would call
 ///   tools (0: answer directly). Default: one or two, from the seed.
+/// - `x-sim-tool-ids: openai|kimi` — OpenAI-route tool-call ids: `call_…` (default
+///   `SimConfig.toolIDs`) or Kimi's `functions.NAME:IDX`, numbered from 0 in every answer.
+/// - `x-sim-repeat-calls: 1` — whenever the model calls tools it makes the same calls (tools,
+///   count, arguments from the seed and the offered tools only; content empty); the reasoning
+///   and the ids still differ per answer (default `SimConfig.repeatCalls`).
 /// - `x-sim-leak-tool-call: 1` — write the tool call inside the reasoning in Qwen3-XML form
 ///   (`<tool_call>…</tool_call>`) instead of `tool_calls`, as MiMo's FAQ admits it does.
 /// - `x-sim-fast: 1|0` — canned answer without validation or ledger (default `SimConfig.fast`).
@@ -86,6 +91,10 @@ public struct SimKnobs: Sendable, Equatable {
     public var textBlockFirst: Bool
     /// `x-sim-tool-calls`: parallel tool calls to make (nil: one or two, from the seed).
     public var toolCallCount: Int?
+    /// `x-sim-tool-ids`: how OpenAI-route tool-call ids look.
+    public var toolIDs: SimToolIDs
+    /// `x-sim-repeat-calls`: the same tool calls in every answer that calls tools.
+    public var repeatCalls: Bool
     /// `x-sim-leak-tool-call`: write the tool call inside the reasoning (Qwen3-XML).
     public var leakToolCall: Bool
     /// `x-sim-fast`: canned answer, no validation, no ledger.
@@ -111,6 +120,8 @@ public struct SimKnobs: Sendable, Equatable {
         alternateErrorShape = false
         textBlockFirst = false
         toolCallCount = nil
+        toolIDs = config.toolIDs
+        repeatCalls = config.repeatCalls
         leakToolCall = false
         fast = config.fast
     }
@@ -188,6 +199,10 @@ public struct SimKnobs: Sendable, Equatable {
                 default: throw bad()
                 }
             case "x-sim-tool-calls": k.toolCallCount = try int(0...2)
+            case "x-sim-tool-ids":
+                guard let ids = SimToolIDs(rawValue: value.lowercased()) else { throw bad() }
+                k.toolIDs = ids
+            case "x-sim-repeat-calls": k.repeatCalls = try bool()
             case "x-sim-leak-tool-call": k.leakToolCall = try bool()
             case "x-sim-fast": k.fast = try bool()
             default: throw SimKnobError(header: name, value: rawValue, unknown: true)

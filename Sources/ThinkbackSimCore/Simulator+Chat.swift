@@ -124,7 +124,7 @@ extension Simulator {
             lastIsUserQuestion: request.lastIsUserQuestion,
             trailingToolResults: request.messages.reversed().prefix(while: { $0.role == "tool" }).count,
             fingerprint: fingerprint, promptBytes: promptBytes)
-        let turn = answer(input, tenant: tenant, knobs: knobs, style: .openAI)
+        let turn = answer(input, tenant: tenant, knobs: knobs, style: knobs.toolIDs == .kimi ? .kimi : .openAI)
         let created = config.now()
         stats.countStreamFaults(knobs)
         if request.stream {

@@ -15,14 +15,6 @@ struct ScriptInput {
     var promptBytes: Int
 }
 
-/// How tool-call ids look.
-enum ToolIDStyle {
-    /// `call_` + 24 hex digits (MiMo).
-    case openAI
-    /// `toolu_` + 24 alphanumerics (Anthropic).
-    case anthropic
-}
-
 /// One tool call the model makes.
 struct ScriptedToolCall: Equatable {
     var id: String
@@ -57,20 +49,7 @@ enum ScriptedModel {
         var rng = SplitMix64(seed: mixer.next())
         let responseID = rng.hex(32)
 
-        var calls: [ScriptedToolCall] = []
-        if input.lastIsUserQuestion, !input.tools.isEmpty, !input.toolsForbidden {
-            let count = knobs.toolCallCount ?? (1 + rng.below(2))
-            for _ in 0..<count {
-                let tool = input.tools[rng.below(input.tools.count)]
-                let value = ToolArguments.value(for: tool.schema, rng: &rng)
-                let id: String
-                switch style {
-                case .openAI: id = "call_" + rng.hex(24)
-                case .anthropic: id = "toolu_" + rng.alphanumeric(24)
-                }
-                calls.append(ScriptedToolCall(id: id, name: tool.name, input: value, arguments: ToolArguments.spell(value)))
-            }
-        }
+        var calls = toolCalls(for: input, seed: seed, knobs: knobs, style: style, rng: &rng)
 
         var content = ""
         var topic: String
