@@ -44,6 +44,10 @@ public struct SimConfig: Sendable {
     /// Make the same tool calls in every answer that calls tools (`x-sim-repeat-calls`): an
     /// agent repeating a call, which content alone cannot tell apart. Default false.
     public var repeatCalls: Bool
+    /// Astral mode (`x-sim-astral`): reasoning with emoji beyond the BMP, JSON written
+    /// ASCII-only, and stream reasoning cut on UTF-16 code units so that surrogate pairs are
+    /// split between events. Default false.
+    public var astral: Bool
     /// Seed of the scripted model. Same seed and same request sequence give the same bytes.
     public var seed: UInt64
     /// Bytes of text per stream fragment (cut on Unicode scalar boundaries). Default 12.
@@ -76,6 +80,7 @@ public struct SimConfig: Sendable {
         strictHygiene: Bool? = nil,
         toolIDs: SimToolIDs = .openai,
         repeatCalls: Bool = false,
+        astral: Bool = false,
         seed: UInt64 = 0x5EED,
         fragmentSize: Int = 12,
         reasoningLength: Int = 400,
@@ -93,6 +98,7 @@ public struct SimConfig: Sendable {
         self.strictHygiene = strictHygiene ?? (flavor == .mimo)
         self.toolIDs = toolIDs
         self.repeatCalls = repeatCalls
+        self.astral = astral
         self.seed = seed
         self.fragmentSize = max(1, fragmentSize)
         self.reasoningLength = max(0, reasoningLength)

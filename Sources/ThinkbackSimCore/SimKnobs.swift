@@ -47,6 +47,10 @@
 /// - `x-sim-repeat-calls: 1` — whenever the model calls tools it makes the same calls (tools,
 ///   count, arguments from the seed and the offered tools only; content empty); the reasoning
 ///   and the ids still differ per answer (default `SimConfig.repeatCalls`).
+/// - `x-sim-astral: 1` — reasoning with astral-plane characters, the response's JSON written
+///   with every non-ASCII character escaped (`\ud83d\ude00`), and stream reasoning cut every
+///   `x-sim-fragment` UTF-16 code units, so that surrogate pairs are split between two events
+///   (default `SimConfig.astral`).
 /// - `x-sim-leak-tool-call: 1` — write the tool call inside the reasoning in Qwen3-XML form
 ///   (`<tool_call>…</tool_call>`) instead of `tool_calls`, as MiMo's FAQ admits it does.
 /// - `x-sim-fast: 1|0` — canned answer without validation or ledger (default `SimConfig.fast`).
@@ -95,6 +99,8 @@ public struct SimKnobs: Sendable, Equatable {
     public var toolIDs: SimToolIDs
     /// `x-sim-repeat-calls`: the same tool calls in every answer that calls tools.
     public var repeatCalls: Bool
+    /// `x-sim-astral`: astral reasoning, ASCII-only JSON, surrogate pairs split in streams.
+    public var astral: Bool
     /// `x-sim-leak-tool-call`: write the tool call inside the reasoning (Qwen3-XML).
     public var leakToolCall: Bool
     /// `x-sim-fast`: canned answer, no validation, no ledger.
@@ -122,6 +128,7 @@ public struct SimKnobs: Sendable, Equatable {
         toolCallCount = nil
         toolIDs = config.toolIDs
         repeatCalls = config.repeatCalls
+        astral = config.astral
         leakToolCall = false
         fast = config.fast
     }
@@ -203,6 +210,7 @@ public struct SimKnobs: Sendable, Equatable {
                 guard let ids = SimToolIDs(rawValue: value.lowercased()) else { throw bad() }
                 k.toolIDs = ids
             case "x-sim-repeat-calls": k.repeatCalls = try bool()
+            case "x-sim-astral": k.astral = try bool()
             case "x-sim-leak-tool-call": k.leakToolCall = try bool()
             case "x-sim-fast": k.fast = try bool()
             default: throw SimKnobError(header: name, value: rawValue, unknown: true)

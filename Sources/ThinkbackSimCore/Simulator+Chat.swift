@@ -131,11 +131,12 @@ extension Simulator {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: OpenAIRenderer.streamEvents(
-                    turn, model: request.model, created: created, fragmentSize: knobs.fragmentSize),
+                    turn, model: request.model, created: created, fragmentSize: knobs.fragmentSize, astral: knobs.astral),
                 plan: knobs.plan)
         }
         return Self.deliver(
-            200, headers: Self.jsonHeaders, body: OpenAIRenderer.completion(turn, model: request.model, created: created),
+            200, headers: Self.jsonHeaders,
+            body: OpenAIRenderer.completion(turn, model: request.model, created: created, astral: knobs.astral),
             knobs: knobs)
     }
 
@@ -174,13 +175,14 @@ extension Simulator {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: AnthropicRenderer.streamEvents(
-                    turn, model: request.model, flavor: knobs.flavor, fragmentSize: knobs.fragmentSize),
+                    turn, model: request.model, flavor: knobs.flavor, fragmentSize: knobs.fragmentSize,
+                    astral: knobs.astral),
                 plan: knobs.plan)
         }
         return Self.deliver(
             200, headers: Self.jsonHeaders,
             body: AnthropicRenderer.message(
-                turn, model: request.model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst),
+                turn, model: request.model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst, astral: knobs.astral),
             knobs: knobs)
     }
 

@@ -66,7 +66,8 @@ enum ScriptedModel {
         var reasoning: String?
         if input.thinking {
             var text = ReasoningText.reasoning(
-                serial: serial, seed: seed, topic: topic, length: knobs.reasoningLength, rng: &rng)
+                serial: serial, seed: seed, topic: topic, length: knobs.reasoningLength, astral: knobs.astral,
+                rng: &rng)
             if knobs.leakToolCall, !calls.isEmpty {
                 // MiMo's FAQ: with thinking on, a tool call sometimes ends up inside the reasoning.
                 text += "\n" + calls.map { ToolArguments.qwenXML(name: $0.name, input: $0.input) }.joined(separator: "\n")
@@ -82,6 +83,14 @@ enum ScriptedModel {
             responseID: responseID, reasoning: reasoning, content: content, toolCalls: calls,
             promptTokens: input.promptBytes / 4 + 8, reasoningTokens: reasoningTokens,
             completionTokens: reasoningTokens + outputBytes / 4 + 1)
+    }
+
+    /// The reasoning's stream pieces: ``fragments(_:size:)`` as strings or, in astral mode,
+    /// pieces of `size` UTF-16 code units cut wherever that falls, inside a surrogate pair too.
+    static func reasoningPieces(_ text: String, size: Int, astral: Bool) -> [SimJSON] {
+        guard astral else { return fragments(text, size: size).map { .string($0) } }
+        let units = Array(text.utf16)
+        return stride(from: 0, to: units.count, by: size).map { .codeUnits(Array(units[$0..<min($0 + size, units.count)])) }
     }
 
     /// Cuts `text` into pieces of at most `size` UTF-8 bytes on Unicode scalar boundaries
