@@ -50,7 +50,8 @@ public struct SimConfig: Sendable {
     public var astral: Bool
     /// Seed of the scripted model. Same seed and same request sequence give the same bytes.
     public var seed: UInt64
-    /// Bytes of text per stream fragment (cut on Unicode scalar boundaries). Default 12.
+    /// Bytes of text per stream fragment (cut on Unicode scalar boundaries); in astral mode,
+    /// UTF-16 code units per reasoning fragment (cut anywhere). Default 12.
     public var fragmentSize: Int
     /// Approximate characters of reasoning per response. Default 400.
     public var reasoningLength: Int

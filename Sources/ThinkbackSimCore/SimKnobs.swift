@@ -9,7 +9,8 @@
 /// - `x-sim-interval-ms: X` — wait X ms between stream events (default `SimConfig.eventIntervalMs`).
 /// - `x-sim-events-per-sec: R` — the same as an event rate (interval = 1000 / R); wins over
 ///   `x-sim-interval-ms` when both are sent.
-/// - `x-sim-fragment: N` — bytes of text per stream fragment (default `SimConfig.fragmentSize`).
+/// - `x-sim-fragment: N` — bytes of text per stream fragment (default `SimConfig.fragmentSize`);
+///   with `x-sim-astral`, UTF-16 code units per reasoning fragment.
 /// - `x-sim-reasoning-length: N` — approximate characters of reasoning (default
 ///   `SimConfig.reasoningLength`).
 ///
