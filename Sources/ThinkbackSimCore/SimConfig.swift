@@ -13,6 +13,15 @@ public enum SimFlavor: String, Sendable, CaseIterable {
     case kimi
 }
 
+/// How the OpenAI route names tool calls.
+public enum SimToolIDs: String, Sendable, CaseIterable {
+    /// `call_` + 24 hex digits, a new id for every call (MiMo, DeepSeek).
+    case openai
+    /// `functions.NAME:IDX`, IDX the call's position in its answer from 0, so one id names
+    /// different calls in one conversation (Kimi on some hosts; provider-protocol.md "Later facts").
+    case kimi
+}
+
 /// Process-wide settings of a ``Simulator``. Every member has a default; per-request
 /// `x-sim-*` headers (see ``SimKnobs``) override the ones that have a header.
 public struct SimConfig: Sendable {
@@ -29,9 +38,20 @@ public struct SimConfig: Sendable {
     /// MiMo's request hygiene: refuse `content: null` on an assistant message with tool calls
     /// and list-typed `tool` message content. Default: true for `.mimo`, false otherwise.
     public var strictHygiene: Bool
+    /// How OpenAI-route tool-call ids look (`x-sim-tool-ids`). Default `.openai`; the
+    /// Anthropic route always writes `toolu_…` ids.
+    public var toolIDs: SimToolIDs
+    /// Make the same tool calls in every answer that calls tools (`x-sim-repeat-calls`): an
+    /// agent repeating a call, which content alone cannot tell apart. Default false.
+    public var repeatCalls: Bool
+    /// Astral mode (`x-sim-astral`): reasoning with emoji beyond the BMP, JSON written
+    /// ASCII-only, and stream reasoning cut on UTF-16 code units so that surrogate pairs are
+    /// split between events. Default false.
+    public var astral: Bool
     /// Seed of the scripted model. Same seed and same request sequence give the same bytes.
     public var seed: UInt64
-    /// Bytes of text per stream fragment (cut on Unicode scalar boundaries). Default 12.
+    /// Bytes of text per stream fragment (cut on Unicode scalar boundaries); in astral mode,
+    /// UTF-16 code units per reasoning fragment (cut anywhere). Default 12.
     public var fragmentSize: Int
     /// Approximate characters of reasoning per response. Default 400.
     public var reasoningLength: Int
@@ -59,6 +79,9 @@ public struct SimConfig: Sendable {
         emptyPlaceholderAccepted: Bool? = nil,
         placeholdersAccepted: Bool = true,
         strictHygiene: Bool? = nil,
+        toolIDs: SimToolIDs = .openai,
+        repeatCalls: Bool = false,
+        astral: Bool = false,
         seed: UInt64 = 0x5EED,
         fragmentSize: Int = 12,
         reasoningLength: Int = 400,
@@ -74,6 +97,9 @@ public struct SimConfig: Sendable {
         self.emptyPlaceholderAccepted = emptyPlaceholderAccepted ?? (flavor != .kimi)
         self.placeholdersAccepted = placeholdersAccepted
         self.strictHygiene = strictHygiene ?? (flavor == .mimo)
+        self.toolIDs = toolIDs
+        self.repeatCalls = repeatCalls
+        self.astral = astral
         self.seed = seed
         self.fragmentSize = max(1, fragmentSize)
         self.reasoningLength = max(0, reasoningLength)

@@ -9,7 +9,8 @@
 /// - `x-sim-interval-ms: X` — wait X ms between stream events (default `SimConfig.eventIntervalMs`).
 /// - `x-sim-events-per-sec: R` — the same as an event rate (interval = 1000 / R); wins over
 ///   `x-sim-interval-ms` when both are sent.
-/// - `x-sim-fragment: N` — bytes of text per stream fragment (default `SimConfig.fragmentSize`).
+/// - `x-sim-fragment: N` — bytes of text per stream fragment (default `SimConfig.fragmentSize`);
+///   with `x-sim-astral`, UTF-16 code units per reasoning fragment.
 /// - `x-sim-reasoning-length: N` — approximate characters of reasoning (default
 ///   `SimConfig.reasoningLength`).
 ///
@@ -42,6 +43,15 @@
 /// Scripted model:
 /// - `x-sim-tool-calls: 0|1|2` — how many parallel tool calls to make when the model would call
 ///   tools (0: answer directly). Default: one or two, from the seed.
+/// - `x-sim-tool-ids: openai|kimi` — OpenAI-route tool-call ids: `call_…` (default
+///   `SimConfig.toolIDs`) or Kimi's `functions.NAME:IDX`, numbered from 0 in every answer.
+/// - `x-sim-repeat-calls: 1` — whenever the model calls tools it makes the same calls (tools,
+///   count, arguments from the seed and the offered tools only; content empty); the reasoning
+///   and the ids still differ per answer (default `SimConfig.repeatCalls`).
+/// - `x-sim-astral: 1` — reasoning with astral-plane characters, the response's JSON written
+///   with every non-ASCII character escaped (`\ud83d\ude00`), and stream reasoning cut every
+///   `x-sim-fragment` UTF-16 code units, so that surrogate pairs are split between two events
+///   (default `SimConfig.astral`).
 /// - `x-sim-leak-tool-call: 1` — write the tool call inside the reasoning in Qwen3-XML form
 ///   (`<tool_call>…</tool_call>`) instead of `tool_calls`, as MiMo's FAQ admits it does.
 /// - `x-sim-fast: 1|0` — canned answer without validation or ledger (default `SimConfig.fast`).
@@ -86,6 +96,12 @@ public struct SimKnobs: Sendable, Equatable {
     public var textBlockFirst: Bool
     /// `x-sim-tool-calls`: parallel tool calls to make (nil: one or two, from the seed).
     public var toolCallCount: Int?
+    /// `x-sim-tool-ids`: how OpenAI-route tool-call ids look.
+    public var toolIDs: SimToolIDs
+    /// `x-sim-repeat-calls`: the same tool calls in every answer that calls tools.
+    public var repeatCalls: Bool
+    /// `x-sim-astral`: astral reasoning, ASCII-only JSON, surrogate pairs split in streams.
+    public var astral: Bool
     /// `x-sim-leak-tool-call`: write the tool call inside the reasoning (Qwen3-XML).
     public var leakToolCall: Bool
     /// `x-sim-fast`: canned answer, no validation, no ledger.
@@ -111,6 +127,9 @@ public struct SimKnobs: Sendable, Equatable {
         alternateErrorShape = false
         textBlockFirst = false
         toolCallCount = nil
+        toolIDs = config.toolIDs
+        repeatCalls = config.repeatCalls
+        astral = config.astral
         leakToolCall = false
         fast = config.fast
     }
@@ -188,6 +207,11 @@ public struct SimKnobs: Sendable, Equatable {
                 default: throw bad()
                 }
             case "x-sim-tool-calls": k.toolCallCount = try int(0...2)
+            case "x-sim-tool-ids":
+                guard let ids = SimToolIDs(rawValue: value.lowercased()) else { throw bad() }
+                k.toolIDs = ids
+            case "x-sim-repeat-calls": k.repeatCalls = try bool()
+            case "x-sim-astral": k.astral = try bool()
             case "x-sim-leak-tool-call": k.leakToolCall = try bool()
             case "x-sim-fast": k.fast = try bool()
             default: throw SimKnobError(header: name, value: rawValue, unknown: true)

@@ -1,3 +1,5 @@
+import ThinkbackCore
+
 /// Which wire format a chat route speaks.
 enum ChatAPI {
     case openAI
@@ -109,10 +111,13 @@ extension Simulator {
             return Self.error400(body, stream: json["stream"]?.boolValue ?? false, knobs: knobs)
         }
         let thinking = ThinkingDefaults.isOn(model: request.model, thinking: request.thinking)
+        let places = ConversationDigest.prefixes(request.messages)
         ledger.classify(
             tenant: tenant,
             turns: request.messages.filter { $0.role == "assistant" }.map {
-                HistoryTurn(index: $0.index, reasoning: $0.reasoning, calls: $0.toolCalls, text: $0.contentText)
+                HistoryTurn(
+                    index: $0.index, place: places[$0.index], reasoning: $0.reasoning, calls: $0.toolCalls,
+                    text: $0.contentText)
             })
         if let refusal = OpenAIValidator.validate(request, thinking: thinking, knobs: knobs) {
             return refuse(refusal, stream: request.stream, knobs: knobs)
@@ -124,18 +129,21 @@ extension Simulator {
             lastIsUserQuestion: request.lastIsUserQuestion,
             trailingToolResults: request.messages.reversed().prefix(while: { $0.role == "tool" }).count,
             fingerprint: fingerprint, promptBytes: promptBytes)
-        let turn = answer(input, tenant: tenant, knobs: knobs, style: .openAI)
+        let turn = answer(
+            input, tenant: tenant, place: places[places.count - 1], knobs: knobs,
+            style: knobs.toolIDs == .kimi ? .kimi : .openAI)
         let created = config.now()
         stats.countStreamFaults(knobs)
         if request.stream {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: OpenAIRenderer.streamEvents(
-                    turn, model: request.model, created: created, fragmentSize: knobs.fragmentSize),
+                    turn, model: request.model, created: created, fragmentSize: knobs.fragmentSize, astral: knobs.astral),
                 plan: knobs.plan)
         }
         return Self.deliver(
-            200, headers: Self.jsonHeaders, body: OpenAIRenderer.completion(turn, model: request.model, created: created),
+            200, headers: Self.jsonHeaders,
+            body: OpenAIRenderer.completion(turn, model: request.model, created: created, astral: knobs.astral),
             knobs: knobs)
     }
 
@@ -150,10 +158,11 @@ extension Simulator {
                 stream: json["stream"]?.boolValue ?? false, knobs: knobs)
         }
         let thinking = ThinkingDefaults.isOn(model: request.model, thinking: request.thinking)
+        let places = ConversationDigest.prefixes(system: request.system, messages: request.messages)
         ledger.classify(
             tenant: tenant,
             turns: request.messages.filter { $0.role == "assistant" }.map {
-                HistoryTurn(index: $0.index, reasoning: $0.reasoning, calls: $0.toolUses, text: $0.text)
+                HistoryTurn(index: $0.index, place: places[$0.index], reasoning: $0.reasoning, calls: $0.toolUses, text: $0.text)
             })
         if let refusal = AnthropicValidator.validate(request, thinking: thinking, knobs: knobs) {
             return refuse(refusal, stream: request.stream, knobs: knobs)
@@ -168,19 +177,20 @@ extension Simulator {
             model: request.model, thinking: thinking, tools: request.tools, toolsForbidden: request.toolsForbidden,
             lastIsUserQuestion: request.lastIsUserQuestion, trailingToolResults: trailing ?? 0,
             fingerprint: fingerprint, promptBytes: promptBytes)
-        let turn = answer(input, tenant: tenant, knobs: knobs, style: .anthropic)
+        let turn = answer(input, tenant: tenant, place: places[places.count - 1], knobs: knobs, style: .anthropic)
         stats.countStreamFaults(knobs)
         if request.stream {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: AnthropicRenderer.streamEvents(
-                    turn, model: request.model, flavor: knobs.flavor, fragmentSize: knobs.fragmentSize),
+                    turn, model: request.model, flavor: knobs.flavor, fragmentSize: knobs.fragmentSize,
+                    astral: knobs.astral),
                 plan: knobs.plan)
         }
         return Self.deliver(
             200, headers: Self.jsonHeaders,
             body: AnthropicRenderer.message(
-                turn, model: request.model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst),
+                turn, model: request.model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst, astral: knobs.astral),
             knobs: knobs)
     }
 
@@ -198,12 +208,15 @@ extension Simulator {
         return (hash.value, size)
     }
 
-    /// Runs the scripted model and remembers what it issued to `tenant`.
-    func answer(_ input: ScriptInput, tenant: String, knobs: SimKnobs, style: ToolIDStyle) -> ScriptedTurn {
+    /// Runs the scripted model and remembers what it issued to `tenant` at `place` (the digest
+    /// of the request's messages).
+    func answer(
+        _ input: ScriptInput, tenant: String, place: SHA256Digest, knobs: SimKnobs, style: ToolIDStyle
+    ) -> ScriptedTurn {
         serial += 1
         let turn = ScriptedModel.respond(to: input, seed: config.seed, serial: serial, knobs: knobs, style: style)
         ledger.record(
-            tenant: tenant, reasoning: turn.reasoning,
+            tenant: tenant, place: place, reasoning: turn.reasoning,
             calls: turn.toolCalls.map {
                 HistoryCall(id: $0.id, name: $0.name, canonicalArguments: String(decoding: $0.input.canonicalBytes, as: UTF8.self))
             },

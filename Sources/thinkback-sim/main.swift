@@ -17,6 +17,9 @@ let simOptions: [ConfigOption] = [
     ConfigOption(flag: "fast", help: "on: canned answers without validation or ledger, for load tests (default off)") { _, _ in },
     ConfigOption(flag: "refuse-empty", help: "on: refuse \"\" as reasoning, like Kimi K2.5/K2.6 (default off)") { _, _ in },
     ConfigOption(flag: "refuse-placeholders", help: "on: refuse whitespace-only reasoning too (default off)") { _, _ in },
+    ConfigOption(flag: "tool-ids", help: "openai or kimi: tool-call ids call_… or functions.NAME:IDX (default openai)") { _, _ in },
+    ConfigOption(flag: "repeat-calls", help: "on: the same tool calls in every answer that calls tools (default off)") { _, _ in },
+    ConfigOption(flag: "astral", help: "on: astral reasoning, ASCII-only JSON, surrogate pairs split across stream events (default off)") { _, _ in },
     ConfigOption(flag: "ttfb-ms", help: "default time to first byte (default 0)") { _, _ in },
     ConfigOption(flag: "interval-ms", help: "default spacing of stream events (default 0)") { _, _ in },
     ConfigOption(flag: "fragment", help: "bytes of text per stream fragment (default 12)") { _, _ in },
@@ -41,7 +44,13 @@ func simConfig(_ flags: [String: String]) throws -> (SimConfig, String, UInt16) 
     var config = SimConfig(flavor: flavor, emptyPlaceholderAccepted: on("refuse-empty").map { !$0 },
                            placeholdersAccepted: !(on("refuse-placeholders") ?? false))
     if let s = try int("seed") { config.seed = UInt64(s) }
+    if let v = flags["tool-ids"] {
+        guard let ids = SimToolIDs(rawValue: v) else { throw ConfigError("--tool-ids: openai or kimi") }
+        config.toolIDs = ids
+    }
     if let v = on("fast") { config.fast = v }
+    if let v = on("repeat-calls") { config.repeatCalls = v }
+    if let v = on("astral") { config.astral = v }
     if let v = try int("ttfb-ms") { config.firstByteDelayMs = v }
     if let v = try int("interval-ms") { config.eventIntervalMs = Double(v) }
     if let v = try int("fragment") { config.fragmentSize = max(1, v) }

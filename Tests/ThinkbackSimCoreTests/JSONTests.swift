@@ -32,6 +32,25 @@ final class JSONTests: XCTestCase {
 
     func testLoneSurrogateBecomesReplacementCharacter() throws {
         XCTAssertEqual(try SimJSON.parse(#""\ud800x""#).stringValue, "\u{FFFD}x")
+        XCTAssertEqual(try SimJSON.parse(#""\ud83d""#).stringValue, "\u{FFFD}")
+        XCTAssertEqual(try SimJSON.parse(#""\ude00\ud83d""#).stringValue, "\u{FFFD}\u{FFFD}", "a low before a high is no pair")
+        XCTAssertEqual(try SimJSON.parse(#""\ud83d\u0041""#).stringValue, "\u{FFFD}A")
+    }
+
+    func testEscapedSurrogatePairDecodesToItsCharacter() throws {
+        XCTAssertEqual(try SimJSON.parse(#""\ud83d\ude00 \uD83E\uDD14""#).stringValue.map { Array($0.utf8) }, Array("😀 🤔".utf8))
+    }
+
+    func testASCIIOnlyWritingEscapesLikePythonsEnsureASCII() throws {
+        let value: SimJSON = ["北": .string("a😀\n\"é\u{7F}")]
+        XCTAssertEqual(String(decoding: value.asciiBytes, as: UTF8.self), #"{"\u5317":"a\ud83d\ude00\n\"\u00e9\#u{7F}"}"#)
+        XCTAssertEqual(try SimJSON.parse(value.asciiBytes), value)
+    }
+
+    func testCodeUnitsWriteLoneSurrogatesAsEscapes() {
+        let units = Array("x😀".utf16)
+        XCTAssertEqual(SimJSON.codeUnits(Array(units.prefix(2))).text, #""x\ud83d""#)
+        XCTAssertEqual(SimJSON.codeUnits([units[2]]).text, #""\ude00""#)
     }
 
     func testRoundTripsThroughFoundation() throws {

@@ -17,8 +17,11 @@ final class KnobTests: XCTestCase {
             ("x-sim-fail-times", "2"), ("x-sim-fault-id", "abc"), ("x-sim-flavor", "kimi"), ("x-sim-empty-placeholder", "accept"),
             ("x-sim-placeholders", "refuse"), ("x-sim-hygiene", "off"), ("x-sim-sse-errors", "1"),
             ("x-sim-error-variant", "alt"), ("x-sim-block-order", "text-first"), ("x-sim-tool-calls", "2"),
-            ("x-sim-leak-tool-call", "yes"), ("x-sim-fast", "true"),
+            ("x-sim-leak-tool-call", "yes"), ("x-sim-fast", "true"), ("x-sim-tool-ids", "Kimi"), ("x-sim-repeat-calls", "1"),
+            ("x-sim-astral", "on"),
         ])
+        XCTAssertEqual(k.toolIDs, .kimi)
+        XCTAssertTrue(k.repeatCalls && k.astral)
         XCTAssertEqual(k.plan, SimStreamPlan(firstByteDelayMs: 250, eventIntervalMs: 2.5, dropAfterEvents: 3, stallAfterEvents: 4))
         XCTAssertEqual(k.fragmentSize, 7)
         XCTAssertEqual(k.reasoningLength, 50)

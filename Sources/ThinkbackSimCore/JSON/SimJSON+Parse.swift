@@ -9,7 +9,10 @@ public struct SimJSONError: Error, Sendable, Equatable {
 extension SimJSON {
     /// Parses one JSON document (RFC 8259), surrounded by optional whitespace.
     ///
-    /// Strings must be valid UTF-8; a lone surrogate escape decodes to U+FFFD.
+    /// Strings must be valid UTF-8. An escaped surrogate pair (`\ud83d\ude00`) decodes to its
+    /// character; a lone surrogate escape (a high one not followed by a low one, or a stray
+    /// low one) decodes to U+FFFD, so a pair split and re-joined as two separately decoded
+    /// halves never equals the character it came from.
     public static func parse(_ bytes: [UInt8]) throws(SimJSONError) -> SimJSON {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()

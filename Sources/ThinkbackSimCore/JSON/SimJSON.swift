@@ -12,6 +12,10 @@ public enum SimJSON: Equatable, Sendable {
     case string(String)
     case array([SimJSON])
     case object([SimJSONMember])
+    /// A string as UTF-16 code units, which may hold an unpaired surrogate (RFC 8259 §8.2
+    /// lets JSON escape one): how a stream fragment splits a surrogate pair between two
+    /// events. Written with every non-ASCII unit escaped; the parser never makes one.
+    case codeUnits([UInt16])
 }
 
 /// One member of a JSON object, in document order.

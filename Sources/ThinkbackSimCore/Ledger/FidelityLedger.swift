@@ -1,23 +1,39 @@
+import ThinkbackCore
+
 /// What a history assistant message looks like to the ledger, whatever the wire format.
 struct HistoryTurn {
     var index: Int
+    /// The digest of the messages before it (``ConversationDigest``).
+    var place: SHA256Digest
     var reasoning: ReasoningField
     var calls: [HistoryCall]
     var text: String
 }
 
-/// The fidelity ledger: per tenant, the reasoning the simulator issued, indexed by tool-call
-/// id and by content key, and the classification of every history assistant message.
+/// The fidelity ledger: per tenant, the reasoning the simulator issued, and the classification
+/// of every history assistant message.
 ///
-/// Ids are compared normalised (non-alphanumerics removed, product.md §1) so a client that
-/// drops the `_` still matches; the content key (tool names plus canonical arguments, or the
-/// trimmed text of an answer without calls) finds a call whose id was renumbered.
+/// Each answer is recorded at its place: the digest of the request's messages (the conversation
+/// before the answer) and its content key (tool names plus canonical arguments, or the trimmed
+/// text of an answer without calls). A history message found at its own place is `exact` only
+/// with the reasoning issued there, whatever look-alikes other rounds have. Only when nothing
+/// was issued at that place (the history before it was changed) does the ledger fall back to
+/// the normalised tool-call ids (non-alphanumerics removed, product.md §1) and the content key,
+/// and then it calls a message `exact` only when every answer they find carries the reasoning
+/// sent: look-alikes with other reasoning cannot be told apart (KNOBS.md, "Ledger").
 struct FidelityLedger {
     private struct Record {
         var tenant: String
         var reasoning: [UInt8]
         var idKeys: [String]
         var contentKey: String
+        var place: Place
+    }
+
+    /// An answer's place: its tenant-scoped content key and the digest of what preceded it.
+    private struct Place: Hashable {
+        var contentKey: String
+        var prefix: SHA256Digest
     }
 
     private let capacity: Int
@@ -25,8 +41,10 @@ struct FidelityLedger {
     private var records: [Int: Record] = [:]
     private var nextRecord = 0
     private var oldestRecord = 0
-    private var byID: [String: Int] = [:]
-    private var byContent: [String: Int] = [:]
+    // Every index keeps all its records, oldest first: a key may name several answers.
+    private var byPlace: [Place: [Int]] = [:]
+    private var byID: [String: [Int]] = [:]
+    private var byContent: [String: [Int]] = [:]
     /// Reasoning bytes → tenants it was issued to, with how many live records each.
     private var byReasoning: [[UInt8]: [String: Int]] = [:]
 
@@ -55,32 +73,50 @@ struct FidelityLedger {
 
     private static func key(_ tenant: String, _ k: String) -> String { tenant + "\u{0}" + k }
 
-    /// Remembers the reasoning issued to `tenant` for a response with `calls` (ids as issued) or,
-    /// without calls, with answer `text`. Thinking off is remembered as `""` (product.md §1).
-    mutating func record(tenant: String, reasoning: String?, calls: [HistoryCall], text: String) {
+    /// The tenant-scoped normalised ids of `calls`, each once, in order.
+    private static func idKeys(_ tenant: String, _ calls: [HistoryCall]) -> [String] {
+        var seen: Set<String> = []
+        return calls.map { key(tenant, normalizedID($0.id)) }.filter { seen.insert($0).inserted }
+    }
+
+    /// Remembers the reasoning issued to `tenant` at `place` (the digest of the request's
+    /// messages) for a response with `calls` (ids as issued) or, without calls, with answer
+    /// `text`. Thinking off is remembered as `""` (product.md §1).
+    mutating func record(tenant: String, place: SHA256Digest, reasoning: String?, calls: [HistoryCall], text: String) {
         let bytes = Array((reasoning ?? "").utf8)
         let id = nextRecord
         nextRecord += 1
-        let idKeys = calls.map { Self.key(tenant, Self.normalizedID($0.id)) }
         let contentKey = Self.key(tenant, Self.contentKey(calls: calls, text: text))
-        records[id] = Record(tenant: tenant, reasoning: bytes, idKeys: idKeys, contentKey: contentKey)
-        for k in idKeys { byID[k] = id }
-        byContent[contentKey] = id
+        let record = Record(
+            tenant: tenant, reasoning: bytes, idKeys: Self.idKeys(tenant, calls), contentKey: contentKey,
+            place: Place(contentKey: contentKey, prefix: place))
+        records[id] = record
+        byPlace[record.place, default: []].append(id)
+        byContent[contentKey, default: []].append(id)
+        for k in record.idKeys { byID[k, default: []].append(id) }
         if !bytes.isEmpty { byReasoning[bytes, default: [:]][tenant, default: 0] += 1 }
         while records.count > capacity { evictOldest() }
     }
 
     private mutating func evictOldest() {
         while records[oldestRecord] == nil, oldestRecord < nextRecord { oldestRecord += 1 }
-        guard let r = records.removeValue(forKey: oldestRecord) else { return }
-        for k in r.idKeys where byID[k] == oldestRecord { byID[k] = nil }
-        if byContent[r.contentKey] == oldestRecord { byContent[r.contentKey] = nil }
+        let id = oldestRecord
+        guard let r = records.removeValue(forKey: id) else { return }
+        Self.remove(id, from: &byPlace, at: r.place)
+        Self.remove(id, from: &byContent, at: r.contentKey)
+        for k in r.idKeys { Self.remove(id, from: &byID, at: k) }
         if !r.reasoning.isEmpty, var tenants = byReasoning[r.reasoning] {
             tenants[r.tenant, default: 1] -= 1
             if tenants[r.tenant] == 0 { tenants[r.tenant] = nil }
             byReasoning[r.reasoning] = tenants.isEmpty ? nil : tenants
         }
         oldestRecord += 1
+    }
+
+    private static func remove<K: Hashable>(_ id: Int, from index: inout [K: [Int]], at key: K) {
+        guard var ids = index[key] else { return }
+        ids.removeAll { $0 == id }
+        index[key] = ids.isEmpty ? nil : ids
     }
 
     /// Classifies every assistant message of one request of `tenant` and adds to the totals.
@@ -103,14 +139,13 @@ struct FidelityLedger {
     }
 
     private func classify(tenant: String, turn: HistoryTurn) -> LedgerCategory {
-        let issued = lookUp(tenant: tenant, turn: turn)
         let sent: [UInt8]
         switch turn.reasoning {
         case .absent, .null: return .missing
         case .opaque: return .wrong
         case .text(let s): sent = Array(s.utf8)
         }
-        if let issued, issued.reasoning == sent { return .exact }
+        if isIssued(sent, tenant: tenant, turn: turn) { return .exact }
         if let s = String(validating: sent, as: UTF8.self), SimText.isBlank(s) || placeholderTexts.contains(sent) {
             return .placeholder
         }
@@ -118,14 +153,33 @@ struct FidelityLedger {
         return .wrong
     }
 
-    private func lookUp(tenant: String, turn: HistoryTurn) -> Record? {
-        for call in turn.calls {
-            if let id = byID[Self.key(tenant, Self.normalizedID(call.id))], let r = records[id] { return r }
+    /// Whether `sent` is the reasoning issued to `tenant` for this very message.
+    private func isIssued(_ sent: [UInt8], tenant: String, turn: HistoryTurn) -> Bool {
+        let contentKey = Self.key(tenant, Self.contentKey(calls: turn.calls, text: turn.text))
+        let ids = Self.idKeys(tenant, turn.calls)
+        if let here = byPlace[Place(contentKey: contentKey, prefix: turn.place)] {
+            // Several answers here means the same request was answered more than once with this
+            // very content: alternatives of one message, not other rounds' look-alikes.
+            return narrowed(here, to: ids).contains { records[$0]?.reasoning == sent }
         }
-        if let id = byContent[Self.key(tenant, Self.contentKey(calls: turn.calls, text: turn.text))] {
-            return records[id]
+        var candidates = byContent[contentKey] ?? []
+        if candidates.isEmpty {
+            var seen: Set<Int> = []
+            candidates = ids.flatMap { byID[$0] ?? [] }.filter { seen.insert($0).inserted }
         }
-        return nil
+        // Look-alikes with other reasoning make the message's own reasoning unknowable: never
+        // `exact`, since the text sent may be another round's (identical thinking-off answers,
+        // all `""`, stay exact).
+        let found = narrowed(candidates, to: ids)
+        return !found.isEmpty && found.allSatisfy { records[$0]?.reasoning == sent }
+    }
+
+    /// Those of `candidates` issued with exactly these ids, when any was; else all of them (a
+    /// client that renumbers ids leaves nothing to narrow by).
+    private func narrowed(_ candidates: [Int], to ids: [String]) -> [Int] {
+        guard !ids.isEmpty else { return candidates }
+        let same = candidates.filter { records[$0]?.idKeys == ids }
+        return same.isEmpty ? candidates : same
     }
 
     /// Clears the totals; with `forgetIssued`, the issued reasoning too.
@@ -137,6 +191,7 @@ struct FidelityLedger {
         lastVerdicts = [:]
         if forgetIssued {
             records = [:]
+            byPlace = [:]
             byID = [:]
             byContent = [:]
             byReasoning = [:]

@@ -1,12 +1,14 @@
 /// How faithfully a history assistant message carries back the reasoning the simulator issued.
 public enum LedgerCategory: String, CaseIterable, Sendable {
-    /// Byte for byte the reasoning this simulator issued to this tenant for those tool calls.
+    /// Byte for byte the reasoning this simulator issued to this tenant for this very message,
+    /// found at its place in the conversation (KNOBS.md, "Ledger").
     case exact
     /// Empty, whitespace only, or one of `SimConfig.placeholderTexts`.
     case placeholder
     /// Reasoning issued to another tenant: a leak.
     case foreign
-    /// Something else, non-empty (including this tenant's reasoning of another response).
+    /// Something else, non-empty (including this tenant's reasoning of another message, and a
+    /// look-alike's reasoning the ledger cannot tell apart from this message's).
     case wrong
     /// The reasoning member is absent or `null` (Anthropic: no thinking block).
     case missing

@@ -19,10 +19,21 @@ enum ReasoningText {
         "data: this line looks like SSE but sits inside JSON.\n\ndata: [DONE] is not the end either.",
     ]
 
+    /// Two runs of twelve astral characters (U+1F600, U+1F914) around one BMP character, 北.
+    /// The runs start an odd number of UTF-16 units apart, so cutting every N units, wherever
+    /// the line starts, splits a surrogate pair in one of them for every N up to 12 (the
+    /// default fragment size) and every even N up to 22.
+    static let astralLine = "Astral: " + String(repeating: "😀", count: 12) + "北" + String(repeating: "🤔", count: 12)
+
     /// Reasoning for response number `serial`: a header naming the serial (so no two responses
-    /// share their reasoning), the `topic`, then sentences until about `length` characters.
-    static func reasoning(serial: Int, seed: UInt64, topic: String, length: Int, rng: inout SplitMix64) -> String {
-        var s = "Reasoning #\(serial) (seed \(seed)): 思考 🤔 \"quoted\" and a backslash \\ here.\n\(topic)"
+    /// share their reasoning), with `astral` the ``astralLine``, the `topic`, then sentences
+    /// until about `length` characters.
+    static func reasoning(
+        serial: Int, seed: UInt64, topic: String, length: Int, astral: Bool = false, rng: inout SplitMix64
+    ) -> String {
+        var s = "Reasoning #\(serial) (seed \(seed)): 思考 🤔 \"quoted\" and a backslash \\ here.\n"
+        if astral { s += astralLine + "\n" }
+        s += topic
         var count = s.count   // counted as it grows: String.count is O(n)
         while count < length {
             let gap = rng.below(3) == 0 ? "\n\n" : "\n"

@@ -15,14 +15,6 @@ struct ScriptInput {
     var promptBytes: Int
 }
 
-/// How tool-call ids look.
-enum ToolIDStyle {
-    /// `call_` + 24 hex digits (MiMo).
-    case openAI
-    /// `toolu_` + 24 alphanumerics (Anthropic).
-    case anthropic
-}
-
 /// One tool call the model makes.
 struct ScriptedToolCall: Equatable {
     var id: String
@@ -57,20 +49,7 @@ enum ScriptedModel {
         var rng = SplitMix64(seed: mixer.next())
         let responseID = rng.hex(32)
 
-        var calls: [ScriptedToolCall] = []
-        if input.lastIsUserQuestion, !input.tools.isEmpty, !input.toolsForbidden {
-            let count = knobs.toolCallCount ?? (1 + rng.below(2))
-            for _ in 0..<count {
-                let tool = input.tools[rng.below(input.tools.count)]
-                let value = ToolArguments.value(for: tool.schema, rng: &rng)
-                let id: String
-                switch style {
-                case .openAI: id = "call_" + rng.hex(24)
-                case .anthropic: id = "toolu_" + rng.alphanumeric(24)
-                }
-                calls.append(ScriptedToolCall(id: id, name: tool.name, input: value, arguments: ToolArguments.spell(value)))
-            }
-        }
+        var calls = toolCalls(for: input, seed: seed, knobs: knobs, style: style, rng: &rng)
 
         var content = ""
         var topic: String
@@ -87,7 +66,8 @@ enum ScriptedModel {
         var reasoning: String?
         if input.thinking {
             var text = ReasoningText.reasoning(
-                serial: serial, seed: seed, topic: topic, length: knobs.reasoningLength, rng: &rng)
+                serial: serial, seed: seed, topic: topic, length: knobs.reasoningLength, astral: knobs.astral,
+                rng: &rng)
             if knobs.leakToolCall, !calls.isEmpty {
                 // MiMo's FAQ: with thinking on, a tool call sometimes ends up inside the reasoning.
                 text += "\n" + calls.map { ToolArguments.qwenXML(name: $0.name, input: $0.input) }.joined(separator: "\n")
@@ -103,6 +83,14 @@ enum ScriptedModel {
             responseID: responseID, reasoning: reasoning, content: content, toolCalls: calls,
             promptTokens: input.promptBytes / 4 + 8, reasoningTokens: reasoningTokens,
             completionTokens: reasoningTokens + outputBytes / 4 + 1)
+    }
+
+    /// The reasoning's stream pieces: ``fragments(_:size:)`` as strings or, in astral mode,
+    /// pieces of `size` UTF-16 code units cut wherever that falls, inside a surrogate pair too.
+    static func reasoningPieces(_ text: String, size: Int, astral: Bool) -> [SimJSON] {
+        guard astral else { return fragments(text, size: size).map { .string($0) } }
+        let units = Array(text.utf16)
+        return stride(from: 0, to: units.count, by: size).map { .codeUnits(Array(units[$0..<min($0 + size, units.count)])) }
     }
 
     /// Cuts `text` into pieces of at most `size` UTF-8 bytes on Unicode scalar boundaries

@@ -14,8 +14,11 @@ enum AnthropicRenderer {
     static func hasTextBlock(_ turn: ScriptedTurn) -> Bool { !turn.content.isEmpty || turn.toolCalls.isEmpty }
 
     /// The `message` body. `textFirst` is Cloudsway's documented layout: text first, thinking
-    /// last with `signature` before `thinking`.
-    static func message(_ turn: ScriptedTurn, model: String, flavor: SimFlavor, textFirst: Bool) -> [UInt8] {
+    /// last with `signature` before `thinking`. With `astral`, every non-ASCII character is
+    /// written escaped.
+    static func message(
+        _ turn: ScriptedTurn, model: String, flavor: SimFlavor, textFirst: Bool, astral: Bool = false
+    ) -> [UInt8] {
         let sig = signature(turn, flavor: flavor)
         var blocks: [SimJSON] = []
         if let r = turn.reasoning, !textFirst {
@@ -33,13 +36,18 @@ enum AnthropicRenderer {
             "model": .string(model), "stop_reason": .string(stopReason(turn)), "stop_sequence": .null,
             "usage": ["input_tokens": .int(turn.promptTokens), "output_tokens": .int(turn.completionTokens)],
         ]
-        return body.bytes
+        return astral ? body.asciiBytes : body.bytes
     }
 
     /// The stream: `message_start`, `ping`, one `content_block_start`/`_delta`…/`_stop` run per
     /// block (thinking with `thinking_delta` pieces then a `signature_delta`; text with
-    /// `text_delta`; tool_use with `input_json_delta`), `message_delta`, `message_stop`.
-    static func streamEvents(_ turn: ScriptedTurn, model: String, flavor: SimFlavor, fragmentSize: Int) -> [[UInt8]] {
+    /// `text_delta`; tool_use with `input_json_delta`), `message_delta`, `message_stop`. With
+    /// `astral`, every event is ASCII-only JSON and the thinking is cut every `fragmentSize`
+    /// UTF-16 code units, splitting surrogate pairs.
+    static func streamEvents(
+        _ turn: ScriptedTurn, model: String, flavor: SimFlavor, fragmentSize: Int, astral: Bool = false
+    ) -> [[UInt8]] {
+        func event(_ name: String, _ json: SimJSON) -> [UInt8] { Self.event(name, json, asciiOnly: astral) }
         var events: [[UInt8]] = []
         let start: SimJSON = [
             "type": "message_start",
@@ -63,8 +71,8 @@ enum AnthropicRenderer {
             index += 1
         }
         if let r = turn.reasoning {
-            var deltas: [SimJSON] = ScriptedModel.fragments(r, size: fragmentSize).map {
-                ["type": "thinking_delta", "thinking": .string($0)]
+            var deltas: [SimJSON] = ScriptedModel.reasoningPieces(r, size: fragmentSize, astral: astral).map {
+                ["type": "thinking_delta", "thinking": $0]
             }
             deltas.append(["type": "signature_delta", "signature": .string(signature(turn, flavor: flavor))])
             block(["type": "thinking", "thinking": "", "signature": ""], deltas: deltas)
@@ -94,9 +102,9 @@ enum AnthropicRenderer {
     }
 
     /// `event: <name>\ndata: <json>\n\n`.
-    static func event(_ name: String, _ json: SimJSON) -> [UInt8] {
+    static func event(_ name: String, _ json: SimJSON, asciiOnly: Bool = false) -> [UInt8] {
         var out = Array("event: \(name)\ndata: ".utf8)
-        json.write(into: &out)
+        json.write(into: &out, asciiOnly: asciiOnly)
         out.append(contentsOf: [0x0A, 0x0A])
         return out
     }

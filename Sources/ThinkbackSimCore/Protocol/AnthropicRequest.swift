@@ -4,7 +4,8 @@ enum AnthropicBlock {
     case thinking(String)
     case redactedThinking
     case toolUse(id: String, name: String, input: SimJSON)
-    case toolResult(toolUseID: String)
+    /// A tool result and the text of its `content` (a string, or text blocks joined).
+    case toolResult(toolUseID: String, text: String)
     case other
 }
 
@@ -43,6 +44,11 @@ struct AnthropicMessage {
         blocks.compactMap { if case .text(let t) = $0 { return t } else { return nil } }.joined(separator: "\n")
     }
 
+    /// The text of each `tool_result` block, in order.
+    var toolResultTexts: [String] {
+        blocks.compactMap { if case .toolResult(_, let t) = $0 { return t } else { return nil } }
+    }
+
     /// A user message made only of tool results (the answer to the previous tool calls).
     var isOnlyToolResults: Bool {
         !blocks.isEmpty && blocks.allSatisfy { if case .toolResult = $0 { return true } else { return false } }
@@ -54,6 +60,8 @@ struct AnthropicRequest {
     var model: String
     var stream: Bool
     var thinking: SimJSON?
+    /// The `system` text: the string, or its text blocks joined.
+    var system: String
     var messages: [AnthropicMessage]
     var tools: [ToolSpec]
     var toolChoice: SimJSON?
@@ -89,7 +97,7 @@ struct AnthropicRequest {
         }
         return AnthropicRequest(
             model: model, stream: json["stream"]?.boolValue ?? false, thinking: json["thinking"],
-            messages: messages, tools: tools, toolChoice: json["tool_choice"])
+            system: SimText.text(of: json["system"]), messages: messages, tools: tools, toolChoice: json["tool_choice"])
     }
 
     private static func block(_ item: SimJSON, at path: String) throws(ShapeError) -> AnthropicBlock {
@@ -110,7 +118,7 @@ struct AnthropicRequest {
             guard let id = item["tool_use_id"]?.stringValue else {
                 throw ShapeError("\(path).tool_result.tool_use_id: Field required", param: nil)
             }
-            return .toolResult(toolUseID: id)
+            return .toolResult(toolUseID: id, text: SimText.text(of: item["content"]))
         case nil: throw ShapeError("\(path).type: Field required", param: nil)
         default: return .other
         }

@@ -6,7 +6,7 @@ enum AnthropicValidator {
         for m in request.messages {
             if m.role == "user" {
                 for (j, block) in m.blocks.enumerated() {
-                    guard case .toolResult(let id) = block else { continue }
+                    guard case .toolResult(let id, _) = block else { continue }
                     if !previousUseIDs.contains(id) {
                         return Refusal(
                             kind: .orphanTool, body: ProviderErrors.orphanToolResult(index: m.index, block: j, id: id))

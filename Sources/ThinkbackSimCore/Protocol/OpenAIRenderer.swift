@@ -12,8 +12,9 @@ enum OpenAIRenderer {
         ]
     }
 
-    /// The `chat.completion` body. With thinking off `reasoning_content` is absent.
-    static func completion(_ turn: ScriptedTurn, model: String, created: Int) -> [UInt8] {
+    /// The `chat.completion` body. With thinking off `reasoning_content` is absent. With
+    /// `astral`, every non-ASCII character is written escaped.
+    static func completion(_ turn: ScriptedTurn, model: String, created: Int, astral: Bool = false) -> [UInt8] {
         var message: [SimJSONMember] = [
             SimJSONMember("content", .string(turn.content)),
             SimJSONMember("role", "assistant"),
@@ -37,13 +38,16 @@ enum OpenAIRenderer {
             "created": .int(created), "model": .string(model), "object": "chat.completion",
             "usage": usage(turn),
         ]
-        return body.bytes
+        return astral ? body.asciiBytes : body.bytes
     }
 
     /// The SSE events, in the order of provider-protocol.md "Stream response (SSE)": role chunk,
     /// reasoning fragments, content or indexed tool-call fragments, finish chunk, usage chunk
-    /// with empty `choices`, `[DONE]`.
-    static func streamEvents(_ turn: ScriptedTurn, model: String, created: Int, fragmentSize: Int) -> [[UInt8]] {
+    /// with empty `choices`, `[DONE]`. With `astral`, every event is ASCII-only JSON and the
+    /// reasoning is cut every `fragmentSize` UTF-16 code units, splitting surrogate pairs.
+    static func streamEvents(
+        _ turn: ScriptedTurn, model: String, created: Int, fragmentSize: Int, astral: Bool = false
+    ) -> [[UInt8]] {
         func chunk(_ delta: SimJSON, finish: SimJSON = .null, usageNull: Bool = false) -> [UInt8] {
             var members: [SimJSONMember] = [
                 SimJSONMember("id", .string(turn.responseID)),
@@ -53,7 +57,7 @@ enum OpenAIRenderer {
                 SimJSONMember("object", "chat.completion.chunk"),
             ]
             if usageNull { members.append(SimJSONMember("usage", .null)) }
-            return event(.object(members))
+            return event(.object(members), asciiOnly: astral)
         }
         func delta(content: SimJSON = .null, role: SimJSON = .null, toolCalls: SimJSON = .null, reasoning: SimJSON = .null)
             -> SimJSON
@@ -62,8 +66,8 @@ enum OpenAIRenderer {
         }
 
         var events: [[UInt8]] = [chunk(delta(content: "", role: "assistant"))]
-        for piece in ScriptedModel.fragments(turn.reasoning ?? "", size: fragmentSize) {
-            events.append(chunk(delta(reasoning: .string(piece))))
+        for piece in ScriptedModel.reasoningPieces(turn.reasoning ?? "", size: fragmentSize, astral: astral) {
+            events.append(chunk(delta(reasoning: piece)))
         }
         if turn.toolCalls.isEmpty {
             for piece in ScriptedModel.fragments(turn.content, size: fragmentSize) {
@@ -87,15 +91,15 @@ enum OpenAIRenderer {
             "id": .string(turn.responseID), "choices": [], "created": .int(created), "model": .string(model),
             "object": "chat.completion.chunk", "usage": usage(turn),
         ]
-        events.append(event(usageChunk))
+        events.append(event(usageChunk, asciiOnly: astral))
         events.append(Array("data: [DONE]\n\n".utf8))
         return events
     }
 
     /// `data: <json>\n\n`.
-    static func event(_ json: SimJSON) -> [UInt8] {
+    static func event(_ json: SimJSON, asciiOnly: Bool = false) -> [UInt8] {
         var out = Array("data: ".utf8)
-        json.write(into: &out)
+        json.write(into: &out, asciiOnly: asciiOnly)
         out.append(contentsOf: [0x0A, 0x0A])
         return out
     }
