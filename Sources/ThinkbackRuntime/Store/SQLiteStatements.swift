@@ -1,19 +1,16 @@
 /// The SQLite store's prepared statements, compiled once.
 struct SQLiteStatements {
-    let totals, writeTotals, find, held, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
+    let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
     let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
 
     init(_ db: SQLiteDatabase) throws {
         totals = try db.prepare("SELECT entries, keys, bytes, used FROM totals")
         writeTotals = try db.prepare("UPDATE totals SET entries = ?1, keys = ?2, bytes = ?3, used = ?4")
         find = try db.prepare("SELECT e.id, e.text, e.format, e.stored_at, e.expires_at FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1")
-        // What a key holds, compared with a value (?2 format, ?3 text, ?4 its length, ?5 now):
-        // its format, whether it is live, whether it restores like the value. The CASE reads
-        // the stored text only when format and length already agree.
-        held = try db.prepare("""
-            SELECT e.format, e.expires_at > ?5, CASE WHEN e.format = ?2 AND length(e.text) = ?4 THEN e.text = ?3 ELSE 0 END
-            FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1
-            """)
+        // What a key holds (?2: now): its entry, format, whether it is live, the text's length
+        // (from the record header: the text itself is read only by `sameText`).
+        held = try db.prepare("SELECT e.id, e.format, e.expires_at > ?2, length(e.text) FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1")
+        sameText = try db.prepare("SELECT text = ?2 FROM entries WHERE id = ?1")
         keyEntry = try db.prepare("SELECT entry_id FROM keys WHERE key = ?1")
         deleteKey = try db.prepare("DELETE FROM keys WHERE key = ?1")
         dropKeyFromEntry = try db.prepare("UPDATE entries SET key_count = key_count - 1, bytes = bytes - ?2 WHERE id = ?1 RETURNING key_count, bytes")

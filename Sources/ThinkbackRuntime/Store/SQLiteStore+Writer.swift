@@ -49,12 +49,13 @@ extension SQLiteStore {
 
     /// What `key` holds in the file, compared with `value`.
     func holding(_ key: CacheKey, like value: StoredReasoning, now: UInt64) throws -> SQLiteHeld {
-        let row = try sql.held.withRow(
-            .blob(key.bytes), .integer(Int64(value.format.rawValue)), .blob(value.text),
-            .integer(Int64(value.text.count)), .integer(Int64(clamping: now))
-        ) { ($0.int64(0), $0.int64(1) != 0, $0.int64(2) != 0) }
-        guard let (format, live, same) = row, live else { return .free }
-        if format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous }
+        let row = try sql.held.withRow(.blob(key.bytes), .integer(Int64(clamping: now))) {
+            (id: $0.int64(0), format: $0.int64(1), live: $0.int64(2) != 0, length: $0.int64(3))
+        }
+        guard let row, row.live else { return .free }
+        if row.format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous }
+        guard row.format == Int64(value.format.rawValue), row.length == Int64(value.text.count) else { return .different }
+        let same = try sql.sameText.withRow(.integer(row.id), .blob(value.text)) { $0.int64(0) != 0 } ?? false
         return same ? .same : .different
     }
 
