@@ -7,7 +7,11 @@ import ThinkbackCore
 ///
 /// Lookups send one EVAL for all their keys and wait for its answer at most `timeoutMs`, then
 /// count as misses. Inserts send one EVAL each; hiredis writes whatever is queued together
-/// (pipelining). Values, their expiry (PX) and the byte budget live in Redis (`RedisScripts`).
+/// (pipelining). Values, their expiry (PX) and the byte budget live in Redis (`RedisScripts`),
+/// and so does the insert rule: the script decides which keys turn ambiguous, atomically
+/// between processes, and names them in its answer (reported to `observeAmbiguity`). A marker
+/// is a pointer key of its own, not an entry: it counts in neither `entries` nor `bytes`.
+/// An insert is committed once its EVAL is answered; answers come in the order sent.
 ///
 /// When Redis is unreachable or stops answering, lookups miss at once and inserts are
 /// skipped (the hot tier in front keeps serving: degraded to memory), a failure is counted,
