@@ -111,6 +111,83 @@ final class StoreRedisTests: XCTestCase {
         XCTAssertEqual(lookup(loop, store, key(3)).0, value)
     }
 
+    private func connectedStore(_ loop: EventLoop, _ server: RedisServer, prefix: String = "commit:") -> RedisStore {
+        let store = RedisStore(options: .init(host: "127.0.0.1", port: server.port, prefix: prefix, timeoutMs: 1000),
+                               limits: StoreLimits(), loop: loop)
+        runLoop(loop) { store.isConnected }
+        return store
+    }
+
+    private func value(_ text: String) -> StoredReasoning {
+        StoredReasoning(text: Array(text.utf8), storedAtMilliseconds: SystemStoreClock().nowMilliseconds())
+    }
+
+    func testWhenCommittedWaitsForRedisToAcknowledgeTheInsert() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        let store = connectedStore(loop, server)
+        // Scripts wait while writes are paused: the insert is sent and not yet answered.
+        let paused = Date()
+        XCTAssertEqual(try server.command("CLIENT PAUSE 300 WRITE"), "+OK")
+        store.insert(value("acknowledged"), for: [key(1)])
+        var committed: [(Bool, Date)] = []
+        store.whenCommitted { committed.append(($0, Date())) }
+        XCTAssertTrue(committed.isEmpty, "not before Redis answers")
+        runLoop(loop) { !committed.isEmpty }
+        XCTAssertEqual(committed.map(\.0), [true])
+        XCTAssertGreaterThanOrEqual(committed.first.map { $0.1.timeIntervalSince(paused) } ?? 0, 0.25, "only once the pause ended")
+        XCTAssertEqual(lookup(loop, store, key(1)).0?.text, Array("acknowledged".utf8))
+
+        var again: [Bool] = []
+        store.whenCommitted { again.append($0) }
+        XCTAssertEqual(again, [true], "nothing unacknowledged: at once")
+    }
+
+    func testWhenCommittedAnswersFalseWhenTheInsertIsLostOrCannotBeSent() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        let store = connectedStore(loop, server)
+        XCTAssertEqual(try server.command("CLIENT PAUSE 5000 WRITE"), "+OK")
+        store.insert(value("lost"), for: [key(1)])
+        var committed: [Bool] = []
+        store.whenCommitted { committed.append($0) }
+        server.kill()
+        runLoop(loop) { !committed.isEmpty }
+        XCTAssertEqual(committed, [false], "the connection went away before the answer")
+
+        runLoop(loop) { !store.isConnected }
+        store.insert(value("unsent"), for: [key(2)])
+        store.whenCommitted { committed.append($0) }
+        XCTAssertEqual(committed, [false, false], "not sent: at once")
+    }
+
+    func testAKeyClaimedWithOtherReasoningThroughTwoStoresTurnsAmbiguousInBoth() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        let a = connectedStore(loop, server, prefix: "shared:")
+        let b = connectedStore(loop, server, prefix: "shared:")
+        // B as a process runs it: a hot tier in front, which learns from B's insert.
+        let tiered = TieredStore(hot: MemoryStore(), cold: b)
+        var reported: [[CacheKey]] = []
+        b.observeAmbiguity { reported.append($0) }
+
+        a.insert(value("A's reasoning"), for: [key(1), key(2)])
+        runLoop(loop) { a.pendingReplies == 0 }
+        tiered.insert(value("B's reasoning"), for: [key(3), key(1)])
+        runLoop(loop) { b.pendingReplies == 0 }
+
+        XCTAssertEqual(reported, [[key(1)]])
+        XCTAssertEqual(b.statistics.ambiguous, 1)
+        XCTAssertEqual(tiered.lookupNow(key(1))?.isAmbiguous, true, "the hot tier marks what Redis found")
+        XCTAssertEqual(lookup(loop, a, key(1)).0?.isAmbiguous, true)
+        XCTAssertEqual(lookup(loop, b, key(1)).0?.isAmbiguous, true)
+        XCTAssertEqual(lookup(loop, a, key(2)).0?.text, Array("A's reasoning".utf8))
+        XCTAssertEqual(lookup(loop, a, key(3)).0?.text, Array("B's reasoning".utf8))
+    }
+
     func testAFloodStaysWithinTheMemoryBudget() throws {
         let server = try RedisServer()
         defer { server.stop() }

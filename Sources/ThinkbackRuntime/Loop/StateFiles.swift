@@ -21,25 +21,52 @@ public enum StateFiles {
 
     /// The 32-byte secret that keys tenant hashes, generated at first start and kept in
     /// `<dir>/tenant.key` (mode 0600). Instances sharing a store must share this file.
+    ///
+    /// Processes started together on a fresh directory agree on one secret: each writes its
+    /// own to a temporary file and links it to `tenant.key`; the first link wins, the others
+    /// read the winner's file, which is complete by construction.
     public static func tenantSecret(directory: String) throws -> [UInt8] {
         let path = directory + "/tenant.key"
-        if let existing = try readFile(path) {
-            guard existing.count >= 32 else { throw RuntimeError("\(path) is shorter than 32 bytes") }
-            return existing
-        }
+        if let existing = try readSecret(path) { return existing }
         // SystemRandomNumberGenerator reads the kernel's CSPRNG (getrandom).
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if fd < 0 {
-            // Another process created it first: use theirs.
-            if errno == EEXIST, let theirs = try readFile(path), theirs.count >= 32 { return theirs }
-            throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
+        let temporary = directory + "/.tenant.key.\(getpid()).\(String(generator.next(), radix: 16))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RuntimeError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        defer { unlink(temporary) }
         let written = secret.withUnsafeBytes { write(fd, $0.baseAddress, 32) }
-        guard written == 32, fsync(fd) == 0 else { throw RuntimeError("cannot write \(path)") }
-        return secret
+        let synced = written == 32 && fsync(fd) == 0
+        close(fd)
+        guard synced else { throw RuntimeError("cannot write \(temporary)") }
+        if link(temporary, path) == 0 {
+            syncDirectory(directory)
+            return secret
+        }
+        guard errno == EEXIST else { throw RuntimeError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        // Another process linked its secret first: use theirs.
+        guard let theirs = try readSecret(path) else { throw RuntimeError("\(path) vanished while starting") }
+        return theirs
+    }
+
+    /// The secret in `path`, nil if there is no such file. A file shorter than a secret may be
+    /// an older thinkback writing it in place right now: read again for a moment before
+    /// giving up.
+    private static func readSecret(_ path: String) throws -> [UInt8]? {
+        for _ in 0..<50 {
+            guard let bytes = try readFile(path) else { return nil }
+            if bytes.count >= 32 { return bytes }
+            usleep(10_000)
+        }
+        throw RuntimeError("\(path) is shorter than 32 bytes")
+    }
+
+    /// Makes a new name in `directory` durable (best effort).
+    private static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
     }
 
     static func readFile(_ path: String) throws -> [UInt8]? {

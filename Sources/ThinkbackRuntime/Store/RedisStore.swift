@@ -7,7 +7,11 @@ import ThinkbackCore
 ///
 /// Lookups send one EVAL for all their keys and wait for its answer at most `timeoutMs`, then
 /// count as misses. Inserts send one EVAL each; hiredis writes whatever is queued together
-/// (pipelining). Values, their expiry (PX) and the byte budget live in Redis (`RedisScripts`).
+/// (pipelining). Values, their expiry (PX) and the byte budget live in Redis (`RedisScripts`),
+/// and so does the insert rule: the script decides which keys turn ambiguous, atomically
+/// between processes, and names them in its answer (reported to `observeAmbiguity`). A marker
+/// is a pointer key of its own, not an entry: it counts in neither `entries` nor `bytes`.
+/// An insert is committed once its EVAL is answered; answers come in the order sent.
 ///
 /// When Redis is unreachable or stops answering, lookups miss at once and inserts are
 /// skipped (the hot tier in front keeps serving: degraded to memory), a failure is counted,
@@ -56,6 +60,15 @@ public final class RedisStore: ReasoningStore {
     private var entrySerial: UInt64 = 0
     private let entryPrefix: String
     private var flushing = false
+    /// Inserts sent (their serial numbers) and answered, in order.
+    private var insertsSent: UInt64 = 0
+    private var insertsAnswered: UInt64 = 0
+    /// An insert failed that no waiter covered yet, or could not be sent: the next waiter
+    /// answers false.
+    private var unansweredFailure = false
+    private var unsentInsert = false
+    private var commitWaiters: [CommitWaiter] = []
+    private var ambiguityObservers: [([CacheKey]) -> Void] = []
 
     /// Connects in the background; until then lookups miss.
     public init(options: Options, limits: StoreLimits, loop: EventLoop, clock: any StoreClock = SystemStoreClock()) {
@@ -222,7 +235,8 @@ public final class RedisStore: ReasoningStore {
         }
     }
 
-    /// Sends the value and its keys (see `RedisScripts.insert`); skipped while unreachable.
+    /// Sends the value and its keys (see `RedisScripts.insert`: the insert rule is decided in
+    /// Redis, atomically between processes); skipped while unreachable.
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         var unique: [CacheKey] = []
         for key in keys where !unique.contains(key) { unique.append(key) }
@@ -231,8 +245,7 @@ public final class RedisStore: ReasoningStore {
         let (sum, overflow) = value.storedAtMilliseconds.addingReportingOverflow(limits.timeToLiveMilliseconds)
         let expiresAt = overflow ? UInt64.max : sum
         guard expiresAt > now else { return }
-        let bytes = value.accountedBytes(keyCount: unique.count)
-        guard bytes <= limits.maxBytes else {
+        guard value.accountedBytes(keyCount: unique.count) <= limits.maxBytes else {
             statistics.rejections += 1
             return
         }
@@ -242,23 +255,81 @@ public final class RedisStore: ReasoningStore {
         encoded.reserveCapacity(9 + value.text.count)
         withUnsafeBytes(of: value.storedAtMilliseconds.bigEndian) { encoded += $0 }
         encoded += value.text
+        let keyBytes = value.accountedBytes(keyCount: 1) - value.accountedBytes(keyCount: 0)
         let arguments: [[UInt8]] = [
             Array("EVAL".utf8), Array(RedisScripts.insert.utf8), Array(String(unique.count).utf8),
         ] + unique.map(pointerKey) + [
             options.prefix, String(limits.maxBytes), String(limits.timeToLiveMilliseconds), String(now),
-            String(max(expiresAt - now, 1)), entry, String(bytes),
+            String(max(expiresAt - now, 1)), entry, String(value.accountedBytes(keyCount: 0)), String(keyBytes),
         ].map { Array($0.utf8) } + [encoded, Array(String(value.storedAtMilliseconds).utf8)]
+        let serial = insertsSent + 1
         let sent = send(arguments) { [unowned self] reply in
-            guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 4 else {
-                return failed(reply == nil ? "redis connection lost" : "redis insert failed")
-            }
-            let numbers = (0..<4).map { reply.pointee.element[$0].map { Int($0.pointee.integer) } ?? 0 }
+            inserted(serial, keys: unique, reply: reply)
+        }
+        if sent {
+            insertsSent = serial
+        } else {
+            statistics.failures += 1
+            unsentInsert = true
+        }
+    }
+
+    /// Takes in an insert's reply: the counters, the keys it made ambiguous, the waiters.
+    private func inserted(_ serial: UInt64, keys: [CacheKey], reply: UnsafePointer<redisReply>?) {
+        insertsAnswered = serial
+        var ok = false
+        if let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 5, let elements = reply.pointee.element {
+            ok = true
+            let numbers = (0..<4).map { elements[$0].map { Int($0.pointee.integer) } ?? 0 }
             statistics.entries = numbers[0]
             statistics.bytes = numbers[1]
             statistics.expirations += numbers[2]
             statistics.evictions += numbers[3]
+            var ambiguous: [CacheKey] = []
+            if let list = elements[4], list.pointee.type == REDIS_REPLY_ARRAY {
+                for i in 0..<list.pointee.elements {
+                    guard let index = list.pointee.element[i].map({ Int($0.pointee.integer) }), index >= 1, index <= keys.count else { continue }
+                    ambiguous.append(keys[index - 1])
+                }
+            }
+            statistics.ambiguous += ambiguous.count
+            if !ambiguous.isEmpty {
+                for observer in ambiguityObservers { observer(ambiguous) }
+            }
+        } else {
+            failed(reply == nil ? "redis connection lost" : "redis insert failed")
         }
-        if !sent { statistics.failures += 1 }
+        if !ok {
+            // Every waiter that covers this insert learns it failed; so does the next one
+            // registered if none does yet.
+            if let last = commitWaiters.last, last.serial >= serial {
+                for i in commitWaiters.indices where commitWaiters[i].serial >= serial { commitWaiters[i].ok = false }
+            } else {
+                unansweredFailure = true
+            }
+        }
+        var done = 0
+        while done < commitWaiters.count, commitWaiters[done].serial <= serial { done += 1 }
+        guard done > 0 else { return }
+        let ready = commitWaiters.prefix(done)
+        commitWaiters.removeFirst(done)
+        for waiter in ready { waiter.completion(waiter.ok) }
+    }
+
+    /// Calls back once Redis has answered the last insert sent before this call: true if it
+    /// and every insert since the previous `whenCommitted` were stored, false if one failed,
+    /// was lost with the connection, or could not be sent.
+    public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
+        let ok = !unsentInsert && !unansweredFailure
+        unsentInsert = false
+        unansweredFailure = false
+        guard insertsAnswered < insertsSent else { return completion(ok) }
+        commitWaiters.append(CommitWaiter(serial: insertsSent, ok: ok, completion: completion))
+    }
+
+    /// `observer` learns of keys this store's inserts made ambiguous in Redis.
+    public func observeAmbiguity(_ observer: @escaping ([CacheKey]) -> Void) {
+        ambiguityObservers.append(observer)
     }
 
     /// Waits (running the loop, at most a second) until Redis has answered every command sent:
@@ -296,6 +367,13 @@ public final class RedisStore: ReasoningStore {
         guard overflow || sum > now else { return nil }
         return StoredReasoning(text: Array(UnsafeRawBufferPointer(rebasing: bytes[9...])), format: ReasoningFormat(rawValue: bytes[0]), storedAtMilliseconds: storedAt)
     }
+}
+
+/// A `whenCommitted` call waiting for the reply to insert `serial`.
+private struct CommitWaiter {
+    var serial: UInt64
+    var ok: Bool
+    var completion: (Bool) -> Void
 }
 
 /// One lookup's race between Redis's answer and its deadline.

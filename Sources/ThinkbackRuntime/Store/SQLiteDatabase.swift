@@ -5,6 +5,9 @@ public struct SQLiteError: Error, CustomStringConvertible {
     public let code: Int32
     public let message: String
     public var description: String { "sqlite error \(code): \(message)" }
+
+    /// Another connection (another process on the same file) holds the lock needed.
+    var isBusy: Bool { code & 0xff == SQLITE_BUSY }
 }
 
 /// A thin owner of one `sqlite3` connection (C API; no logic). Loop thread only.
@@ -26,6 +29,14 @@ final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// How long a statement waits for another connection's lock before it fails with
+    /// SQLITE_BUSY (SQLite's own sleeping busy handler); 0: it fails at once.
+    var lockWaitMilliseconds: Int32 = 0 {
+        didSet {
+            if lockWaitMilliseconds != oldValue { sqlite3_busy_timeout(handle, lockWaitMilliseconds) }
+        }
+    }
 
     func error(_ code: Int32) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))

@@ -4,14 +4,18 @@ import Glibc
 import ThinkbackCore
 
 // The file: created owner-only, WAL, versioned schema (product.md §4: a store on disk is
-// readable by its owner only; §5).
+// readable by its owner only; §5). Several processes may share it.
 //
 // entries: one row per value, `used` is its use stamp (eviction order), `bytes` what it counts
-//          against the bound (`StoredReasoning.accountedBytes(keyCount:)`).
+//          against the bound (`StoredReasoning.accountedBytes(keyCount:)`). An ambiguity
+//          marker is an entry of format 255 with empty text.
 // keys:    the 49-byte `CacheKey.bytes` (tenant first) → entry; a value has one row per key.
+// totals:  one row: the sums over `entries` and the last use stamp, kept by every write
+//          transaction, so that every process sharing the file counts the same bound.
 
 extension SQLiteStore {
-    static let schema = """
+    /// Version 1: values and keys.
+    static let schemaVersion1 = """
         CREATE TABLE entries(
             id INTEGER PRIMARY KEY,
             text BLOB NOT NULL,
@@ -27,6 +31,19 @@ extension SQLiteStore {
         CREATE INDEX keys_entry_id ON keys(entry_id);
         """
 
+    /// Version 1 → 2: the shared totals, computed from what the file holds.
+    static let migrationTo2 = """
+        CREATE TABLE totals(
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            entries INTEGER NOT NULL,
+            keys INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            used INTEGER NOT NULL);
+        INSERT INTO totals
+            SELECT 1, count(*), coalesce(sum(key_count), 0), coalesce(sum(bytes), 0), coalesce(max(used), 0) FROM entries;
+        PRAGMA user_version = 2;
+        """
+
     /// The bounds for a file that must stay within `fileBytes` (`--store-bytes`) with its WAL:
     /// values may account for two thirds of it; the rest is SQLite's page slack and free
     /// pages (~15% measured with 200 KB values) and the WAL (a sixteenth, plus one batch).
@@ -40,7 +57,10 @@ extension SQLiteStore {
         max(256 << 10, min(4 << 20, limits.maxBytes / 12))
     }
 
-    static func open(path: String, walBytes: Int) throws -> SQLiteDatabase {
+    /// Opens the file, creating or upgrading its schema. Waits up to `lockWaitMilliseconds`
+    /// for other processes opening the same file at the same moment (startup is not on the
+    /// request path).
+    static func open(path: String, walBytes: Int, lockWaitMilliseconds: Int32) throws -> SQLiteDatabase {
         // Created owner-only before SQLite sees it; SQLite gives its -wal and -shm files the
         // database file's mode.
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -49,9 +69,7 @@ extension SQLiteStore {
         close(fd)
 
         let db = try SQLiteDatabase(path: path)
-        // Another process holding the write lock (a second thinkback on the same file) makes
-        // a transaction wait at most this long before it fails and is counted.
-        try db.exec("PRAGMA busy_timeout = 50")
+        db.lockWaitMilliseconds = lockWaitMilliseconds
         guard try db.text("PRAGMA journal_mode = WAL")?.lowercased() == "wal" else {
             throw RuntimeError("\(path): cannot switch to WAL mode")
         }
@@ -59,68 +77,28 @@ extension SQLiteStore {
         try db.exec("PRAGMA journal_size_limit = \(walBytes)")
         try db.exec("PRAGMA wal_autocheckpoint = \(max(walBytes / 4096, 16))")
 
-        let version = try db.integer("PRAGMA user_version")
-        switch version {
-        case 0:
-            try db.exec("BEGIN IMMEDIATE")
-            do {
-                try db.exec(schema)
-                try db.exec("PRAGMA user_version = \(schemaVersion)")
-                try db.exec("COMMIT")
-            } catch {
-                try? db.exec("ROLLBACK")
-                throw error
+        // The version is read under the write lock: another process may be creating or
+        // upgrading the schema right now.
+        try db.exec("BEGIN IMMEDIATE")
+        do {
+            let version = try db.integer("PRAGMA user_version")
+            switch version {
+            case 0:
+                try db.exec(schemaVersion1)
+                try db.exec(migrationTo2)
+            case 1:
+                try db.exec(migrationTo2)
+            case schemaVersion:
+                break
+            default:
+                throw RuntimeError("\(path) has schema version \(version), newer than this thinkback's (\(schemaVersion))")
             }
-        case schemaVersion:
-            break
-        default:
-            throw RuntimeError("\(path) has schema version \(version), newer than this thinkback's (\(schemaVersion))")
+            try db.exec("COMMIT")
+        } catch {
+            try? db.exec("ROLLBACK")
+            throw error
         }
         for suffix in ["-wal", "-shm"] { chmod(path + suffix, 0o600) }
         return db
-    }
-}
-
-/// The store's prepared statements, compiled once.
-struct SQLiteStatements {
-    let totals, find, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
-    let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
-
-    init(_ db: SQLiteDatabase) throws {
-        totals = try db.prepare("SELECT count(*), coalesce(sum(key_count), 0), coalesce(sum(bytes), 0), coalesce(max(used), 0) FROM entries")
-        find = try db.prepare("SELECT e.id, e.text, e.format, e.stored_at, e.expires_at FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1")
-        keyEntry = try db.prepare("SELECT entry_id FROM keys WHERE key = ?1")
-        deleteKey = try db.prepare("DELETE FROM keys WHERE key = ?1")
-        dropKeyFromEntry = try db.prepare("UPDATE entries SET key_count = key_count - 1, bytes = bytes - ?2 WHERE id = ?1 RETURNING key_count, bytes")
-        insertEntry = try db.prepare("INSERT INTO entries(text, format, stored_at, expires_at, used, key_count, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        insertKey = try db.prepare("INSERT INTO keys(key, entry_id) VALUES (?1, ?2)")
-        touch = try db.prepare("UPDATE entries SET used = ?2 WHERE id = ?1")
-        deleteEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 RETURNING key_count, bytes")
-        deleteEntryKeys = try db.prepare("DELETE FROM keys WHERE entry_id = ?1")
-        expired = try db.prepare("SELECT id FROM entries WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
-        expireEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 AND expires_at <= ?2 RETURNING key_count, bytes")
-        oldest = try db.prepare("SELECT id FROM entries ORDER BY used LIMIT 1")
-        begin = try db.prepare("BEGIN IMMEDIATE")
-        commit = try db.prepare("COMMIT")
-        rollback = try db.prepare("ROLLBACK")
-    }
-}
-
-extension SQLiteStatement {
-    /// Binds `values`, maps the first row (if any), resets.
-    func withRow<T>(_ values: SQLiteValue..., map: (SQLiteStatement) -> T) throws -> T? {
-        defer { reset() }
-        for (i, value) in values.enumerated() { try bind(at: Int32(i + 1), value) }
-        guard try step() else { return nil }
-        return map(self)
-    }
-
-    /// Binds `values`, maps every row, resets.
-    func rows<T>(_ values: SQLiteValue..., map: (SQLiteStatement) -> T) throws -> [T] {
-        defer { reset() }
-        for (i, value) in values.enumerated() { try bind(at: Int32(i + 1), value) }
-        var out: [T] = []
-        while try step() { out.append(map(self)) }
-        return out
     }
 }

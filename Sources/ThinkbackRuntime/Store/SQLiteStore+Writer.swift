@@ -1,58 +1,92 @@
 import ThinkbackCore
 
-// The batched writer: one transaction per timer tick or full batch (see SQLiteStore's comment).
+// What one write transaction does (see SQLiteStore's comment): read the shared totals, apply
+// the queue with the insert rule, sweep, evict, write the totals back.
 
 extension SQLiteStore {
     /// Bytes a key adds to its value's account.
     private static var keyBytes: Int64 { Int64(CacheKey.byteCount + StoredReasoning.keyOverheadBytes) }
 
-    /// Writes the queue, sweeps and evicts in one transaction. On failure the batch is dropped
-    /// (the hot tier still has it) and the counters are left as they were.
-    func writeBatch() {
-        guard !queue.isEmpty || sweepWanted else { return }
-        let operations = queue
-        queue = []
-        queuedByKey = [:]
-        queuedBytes = 0
+    /// Writes the queue, sweeps and evicts in one transaction. The queue is left as it is;
+    /// on failure the counters are left as they were.
+    func writeTransaction() -> SQLiteTransactionOutcome {
         let before = statistics
         do {
             try sql.begin.run()
-            do {
-                for operation in operations { try apply(operation) }
-                if sweepWanted { sweepWanted = try sweep() }
-                try evictWhileOverBounds()
-                try sql.commit.run()
-            } catch {
-                try? sql.rollback.run()
-                throw error
-            }
-            succeeded()
+        } catch let error as SQLiteError where error.isBusy {
+            return .busy
         } catch {
-            statistics.entries = before.entries
-            statistics.keys = before.keys
-            statistics.bytes = before.bytes
-            statistics.evictions = before.evictions
-            statistics.expirations = before.expirations
-            failed(error)
+            return .failed(error)
         }
-        if !queue.isEmpty || sweepWanted { schedule() }
+        var ambiguous: [CacheKey] = []
+        var sweepMore = sweepWanted
+        do {
+            var use = try readTotals()
+            for operation in queue { try apply(operation, use: &use, ambiguous: &ambiguous) }
+            if sweepWanted { sweepMore = try sweep() }
+            try evictWhileOverBounds()
+            try sql.writeTotals.run(.integer(Int64(statistics.entries)), .integer(Int64(statistics.keys)),
+                                    .integer(Int64(statistics.bytes)), .integer(use))
+            try sql.commit.run()
+        } catch {
+            try? sql.rollback.run()
+            statistics = before
+            if let error = error as? SQLiteError, error.isBusy { return .busy }
+            return .failed(error)
+        }
+        return .committed(ambiguous: ambiguous, sweepMore: sweepMore)
     }
 
-    private func apply(_ operation: SQLiteOperation) throws {
+    /// Takes entries, keys and bytes from the file's totals; returns the last use stamp.
+    @discardableResult
+    func readTotals() throws -> Int64 {
+        let totals = try sql.totals.withRow { ($0.int64(0), $0.int64(1), $0.int64(2), $0.int64(3)) }
+        statistics.entries = Int(totals?.0 ?? 0)
+        statistics.keys = Int(totals?.1 ?? 0)
+        statistics.bytes = Int(totals?.2 ?? 0)
+        return totals?.3 ?? 0
+    }
+
+    /// What `key` holds in the file, compared with `value`.
+    func holding(_ key: CacheKey, like value: StoredReasoning, now: UInt64) throws -> SQLiteHeld {
+        let row = try sql.held.withRow(.blob(key.bytes), .integer(Int64(clamping: now))) {
+            (id: $0.int64(0), format: $0.int64(1), live: $0.int64(2) != 0, length: $0.int64(3))
+        }
+        guard let row, row.live else { return .free }
+        if row.format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous }
+        guard row.format == Int64(value.format.rawValue), row.length == Int64(value.text.count) else { return .different }
+        let same = try sql.sameText.withRow(.integer(row.id), .blob(value.text)) { $0.int64(0) != 0 } ?? false
+        return same ? .same : .different
+    }
+
+    private func apply(_ operation: SQLiteOperation, use: inout Int64, ambiguous: inout [CacheKey]) throws {
         switch operation {
-        case .insert(let value, let keys, let expiresAt, let use):
+        case .insert(let value, let keys, let expiresAt):
+            let now = clock.nowMilliseconds()
+            var claimed: [CacheKey] = []
+            var conflicting: [CacheKey] = []
+            let ambiguousBefore = ambiguous.count
+            for key in keys {
+                switch (try holding(key, like: value, now: now), value.isAmbiguous) {
+                case (.ambiguous, _):
+                    conflicting.append(key)
+                case (.free, false), (.same, false):
+                    claimed.append(key)
+                case (.free, true), (.same, true), (.different, _):
+                    conflicting.append(key)
+                    ambiguous.append(key)
+                }
+            }
+            statistics.ambiguous += ambiguous.count - ambiguousBefore
             for key in keys { try detach(key) }
-            let bytes = value.accountedBytes(keyCount: keys.count)
-            try sql.insertEntry.run(
-                .blob(value.text), .integer(Int64(value.format.rawValue)),
-                .integer(Int64(clamping: value.storedAtMilliseconds)), .integer(Int64(clamping: expiresAt)),
-                .integer(use), .integer(Int64(keys.count)), .integer(Int64(bytes)))
-            let id = database.lastInsertRowID
-            for key in keys { try sql.insertKey.run(.blob(key.bytes), .integer(id)) }
-            statistics.entries += 1
-            statistics.keys += keys.count
-            statistics.bytes += bytes
-        case .touch(let entry, let use):
+            use += 1
+            if !claimed.isEmpty { try store(value, under: claimed, expiresAt: expiresAt, use: use) }
+            if !conflicting.isEmpty {
+                try store(.ambiguityMarker(storedAtMilliseconds: value.storedAtMilliseconds), under: conflicting,
+                          expiresAt: expiresAt, use: use)
+            }
+        case .touch(let entry):
+            use += 1
             try sql.touch.run(.integer(entry), .integer(use))
         case .expire(let entry):
             let now = Int64(clamping: clock.nowMilliseconds())
@@ -60,6 +94,20 @@ extension SQLiteStore {
                 statistics.expirations += 1
             }
         }
+    }
+
+    /// One new entry for `value`, and `keys` pointing at it.
+    private func store(_ value: StoredReasoning, under keys: [CacheKey], expiresAt: UInt64, use: Int64) throws {
+        let bytes = value.accountedBytes(keyCount: keys.count)
+        try sql.insertEntry.run(
+            .blob(value.text), .integer(Int64(value.format.rawValue)),
+            .integer(Int64(clamping: value.storedAtMilliseconds)), .integer(Int64(clamping: expiresAt)),
+            .integer(use), .integer(Int64(keys.count)), .integer(Int64(bytes)))
+        let id = database.lastInsertRowID
+        for key in keys { try sql.insertKey.run(.blob(key.bytes), .integer(id)) }
+        statistics.entries += 1
+        statistics.keys += keys.count
+        statistics.bytes += bytes
     }
 
     /// Takes `key` from the value it points at, dropping that value if it was its last key.
@@ -109,4 +157,16 @@ extension SQLiteStore {
             statistics.evictions += 1
         }
     }
+}
+
+/// What a key holds in the file, compared with a value being inserted.
+enum SQLiteHeld {
+    /// Nothing live.
+    case free
+    /// A live value that restores like it.
+    case same
+    /// A live value that does not.
+    case different
+    /// A live ambiguity marker.
+    case ambiguous
 }

@@ -1,7 +1,8 @@
 import CSQLite
 import ThinkbackCore
 
-/// The default store (product.md §5): one SQLite file that survives restarts.
+/// The default store (product.md §5): one SQLite file that survives restarts, shared by every
+/// process that opens it.
 ///
 /// Reads are synchronous point lookups on the loop thread: one key through the primary-key
 /// index of `keys`, one row of `entries` by its rowid. Their time is bounded by the B-tree
@@ -9,30 +10,49 @@ import ThinkbackCore
 /// millisecond from the page cache, a few from a cold disk. They are made only for keys the
 /// hot tier (`TieredStore`) does not have.
 ///
-/// Writes never happen on the request path: `insert` queues the value (visible to lookups at
-/// once), and the queue is written in one transaction per timer tick (`Options.batchInterval`)
-/// or as soon as `Options.batchEntries` operations are waiting. Expiry sweeps and evictions
-/// (oldest use first, until the byte bound holds) run in the same transactions, a bounded
-/// number of rows at a time. `flush()` writes the queue out at once (on shutdown).
+/// Writes never happen on the request path. `insert` queues the value (visible to lookups at
+/// once) and everything inserted during one turn of the loop goes to the file in one
+/// transaction at its end (group commit, product.md §1); `whenCommitted` calls back once that
+/// transaction has committed. Lookup bookkeeping (use stamps, expired rows met) and expiry
+/// sweeps join the next transaction, at most `Options.batchIntervalMs` later. Evictions
+/// (oldest use first, until the byte bound holds) run in the same transactions.
 ///
-/// A failed transaction (disk full, file locked) drops that batch, counts a failure and
-/// marks the store degraded until a later batch succeeds; the hot tier keeps serving.
+/// Processes sharing the file (WAL) never wait for each other on the loop: a transaction that
+/// finds the write lock taken keeps its queue and tries again 1 ms later, then 2, 4 … up to
+/// `Options.lockRetryMaxMs`, for at most `Options.lockPatienceMs`. The bound's totals live in
+/// the file (`totals`), read and written by every transaction, so every process counts the
+/// same entries and bytes; the insert rule of `ReasoningStore.insert` (a key two different
+/// captures claim turns ambiguous) is decided inside the transaction, against what the file
+/// holds, and keys that turned ambiguous are reported to `observeAmbiguity`'s observers.
+///
+/// A failed transaction (disk full, the lock held past patience) drops that batch, counts a
+/// failure and marks the store degraded until a later batch succeeds; the hot tier keeps
+/// serving and `whenCommitted` answers false.
 ///
 /// The file is created mode 0600 (with its -wal and -shm files), in WAL mode with
 /// `synchronous=NORMAL` (a power loss may lose the last batches, never corrupt the file),
 /// and carries its schema version in `PRAGMA user_version`. Loop thread only.
 public final class SQLiteStore: ReasoningStore {
-    /// How writes are batched.
+    /// How writes are batched and how long they wait for other processes.
     public struct Options: Sendable {
-        /// Milliseconds between write transactions while writes are waiting.
+        /// Milliseconds lookup bookkeeping and sweeps wait for a transaction when no insert
+        /// is queued.
         public var batchIntervalMs: UInt64 = 50
-        /// Waiting operations that start a transaction without waiting for the timer.
+        /// Without a loop: queued operations that start a transaction at once.
         public var batchEntries = 256
-        /// Waiting bytes of reasoning that start a transaction without waiting for the timer
-        /// (nil: half the WAL's size limit, so one transaction never swells the WAL far past it).
+        /// Without a loop: queued bytes of reasoning that start a transaction at once (nil:
+        /// half the WAL's size limit, so one transaction never swells the WAL far past it).
         public var batchBytes: Int?
         /// Expired values removed per transaction, at most.
         public var sweepRows = 512
+        /// The longest pause between two attempts at a write lock another process holds.
+        public var lockRetryMaxMs: UInt64 = 50
+        /// How long a batch may wait for a write lock another process holds before it counts
+        /// as failed (and is dropped).
+        public var lockPatienceMs: UInt64 = 5000
+        /// How long opening the file (and `flush()` at shutdown) waits for other processes'
+        /// locks: not on the request path.
+        public var openLockWaitMs: Int32 = 10_000
 
         public init(batchIntervalMs: UInt64 = 50, batchEntries: Int = 256, batchBytes: Int? = nil) {
             self.batchIntervalMs = batchIntervalMs
@@ -41,12 +61,16 @@ public final class SQLiteStore: ReasoningStore {
         }
     }
 
-    /// The schema this version reads and writes (`PRAGMA user_version`).
-    public static let schemaVersion: Int64 = 1
+    /// The schema this version reads and writes (`PRAGMA user_version`); version 1 files are
+    /// upgraded on open.
+    public static let schemaVersion: Int64 = 2
+    /// How long a lookup waits for a lock (WAL readers almost never meet one).
+    static let readLockWaitMilliseconds: Int32 = 10
 
     /// The bounds kept on disk: bytes (`--store-bytes`), entries, time-to-live.
     public let limits: StoreLimits
     public let path: String
+    /// Entries, keys and bytes are the file's, as of the last transaction this process ran.
     public internal(set) var statistics = StoreStatistics() // loop thread only
     /// Called (on the loop) when a transaction fails after succeeding before, and when the
     /// store recovers: the runtime logs one warning per outage. Never given keys or values.
@@ -56,41 +80,45 @@ public final class SQLiteStore: ReasoningStore {
     let clock: any StoreClock
     let database: SQLiteDatabase
     let sql: SQLiteStatements
-    private var timer: LoopTimer?
+    let batchBytes: Int
+    var timer: LoopTimer?
 
     // loop thread only
     /// Operations waiting for the next transaction, in order.
     var queue: [SQLiteOperation] = []
-    /// The newest queued value of each key: lookups see writes before they reach the file.
+    /// What lookups answer for keys of queued inserts, by the insert rule among the queued
+    /// inserts; `find` also checks the file.
     var queuedByKey: [CacheKey: StoredReasoning] = [:]
-    /// Use stamps: a value's stamp is set when inserted and on every hit; the lowest goes first.
-    var nextUse: Int64 = 1
+    var queuedInserts = 0
     var queuedBytes = 0
     var sweepWanted = false
-    private var timerArmed = false
-    private let batchBytes: Int
+    /// Called with the outcome of the transaction that writes the queued inserts.
+    var waiters: [(Bool) -> Void] = []
+    var ambiguityObservers: [([CacheKey]) -> Void] = []
+    /// The delay the timer is armed with, nil when it is not.
+    var armedMilliseconds: UInt64?
+    /// The pause before the next attempt at a lock another process holds (0: not waiting).
+    var lockRetryMs: UInt64 = 0
+    var lockWaitedMs: UInt64 = 0
+    /// Transactions committed (tests count them).
+    var committedTransactions = 0
 
-    /// Opens or creates the store at `path`. With a `loop`, queued writes go out on its timer;
-    /// without one (unit tests) only when `batchEntries` are waiting or on `flush()`.
+    /// Opens or creates the store at `path`. With a `loop`, queued writes go out at the end of
+    /// the loop turn that queued them; without one (unit tests) when `batchEntries` are
+    /// waiting or on `flush()`.
     public init(path: String, limits: StoreLimits, clock: any StoreClock = SystemStoreClock(),
                 loop: EventLoop? = nil, options: Options = Options()) throws {
         self.path = path
         self.limits = limits
         self.clock = clock
         self.options = options
-        database = try Self.open(path: path, walBytes: Self.walBytes(limits))
+        database = try Self.open(path: path, walBytes: Self.walBytes(limits), lockWaitMilliseconds: options.openLockWaitMs)
         batchBytes = options.batchBytes ?? Self.walBytes(limits) / 2
         sql = try SQLiteStatements(database)
-        let totals = try sql.totals.withRow { ($0.int64(0), $0.int64(1), $0.int64(2), $0.int64(3)) }
-        statistics.entries = Int(totals?.0 ?? 0)
-        statistics.keys = Int(totals?.1 ?? 0)
-        statistics.bytes = Int(totals?.2 ?? 0)
-        nextUse = (totals?.3 ?? 0) + 1
+        try readTotals()
+        database.lockWaitMilliseconds = Self.readLockWaitMilliseconds
         if let loop {
-            timer = LoopTimer(loop: loop) { [unowned self] in
-                self.timerArmed = false
-                self.flush()
-            }
+            timer = LoopTimer(loop: loop) { [unowned self] in self.timerFired() }
         }
         // Limits may have shrunk since the file was written; expired values may be waiting.
         sweepWanted = true
@@ -105,20 +133,43 @@ public final class SQLiteStore: ReasoningStore {
         completion(keys.map { find($0, now: now) })
     }
 
-    /// Queues `value` under `keys`; see the type's comment.
+    /// Queues `value` under `keys` for the transaction at the end of this loop turn.
     public func insert(_ value: StoredReasoning, for keys: [CacheKey]) {
         var unique: [CacheKey] = []
         for key in keys where !unique.contains(key) { unique.append(key) }
         guard !unique.isEmpty else { return }
         let expiresAt = expiry(of: value)
-        guard expiresAt > clock.nowMilliseconds() else { return }
+        let now = clock.nowMilliseconds()
+        guard expiresAt > now else { return }
         guard value.accountedBytes(keyCount: unique.count) <= limits.maxBytes else {
             statistics.rejections += 1
             return
         }
-        for key in unique { queuedByKey[key] = value }
+        for key in unique {
+            // The insert rule among queued inserts; the transaction applies it to the file.
+            if value.isAmbiguous {
+                queuedByKey[key] = value
+            } else if let queued = queuedByKey[key], expiry(of: queued) > now, !queued.restoresLike(value) {
+                queuedByKey[key] = .ambiguityMarker(storedAtMilliseconds: value.storedAtMilliseconds)
+            } else {
+                queuedByKey[key] = value
+            }
+        }
         queuedBytes += value.text.count
-        enqueue(.insert(value, keys: unique, expiresAt: expiresAt, use: takeUse()))
+        queuedInserts += 1
+        enqueue(.insert(value, keys: unique, expiresAt: expiresAt))
+    }
+
+    /// Calls back when the transaction holding every queued insert has committed (true) or
+    /// failed (false); at once with nothing queued.
+    public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
+        guard queuedInserts > 0 else { return completion(true) }
+        waiters.append(completion)
+    }
+
+    /// `observer` learns of keys this store's transactions made ambiguous.
+    public func observeAmbiguity(_ observer: @escaping ([CacheKey]) -> Void) {
+        ambiguityObservers.append(observer)
     }
 
     /// Asks the next transaction to sweep expired values.
@@ -127,9 +178,10 @@ public final class SQLiteStore: ReasoningStore {
         schedule()
     }
 
-    /// Writes every queued operation now, in one transaction.
+    /// Writes every queued operation now, in one transaction, waiting for other processes'
+    /// locks if need be (at shutdown, once the loop has stopped; in tests).
     public func flush() {
-        writeBatch()
+        commit(waitingForLock: true)
     }
 
     // MARK: Internals
@@ -141,6 +193,11 @@ public final class SQLiteStore: ReasoningStore {
                 return nil
             }
             statistics.hits += 1
+            // The file may hold another value for the key (an earlier batch, another process):
+            // then the transaction will make it ambiguous, and so does the answer now.
+            if !queued.isAmbiguous, let held = try? holding(key, like: queued, now: now), held == .different || held == .ambiguous {
+                return .ambiguityMarker(storedAtMilliseconds: queued.storedAtMilliseconds)
+            }
             return queued
         }
         let row: SQLiteRow?
@@ -164,7 +221,7 @@ public final class SQLiteStore: ReasoningStore {
             return nil
         }
         statistics.hits += 1
-        enqueue(.touch(entry: row.id, use: takeUse()))
+        enqueue(.touch(entry: row.id))
         return StoredReasoning(text: row.text, format: ReasoningFormat(rawValue: row.format), storedAtMilliseconds: row.storedAt)
     }
 
@@ -174,30 +231,9 @@ public final class SQLiteStore: ReasoningStore {
         return overflow ? UInt64(Int64.max) : min(sum, UInt64(Int64.max))
     }
 
-    private func takeUse() -> Int64 {
-        defer { nextUse += 1 }
-        return nextUse
-    }
-
     private func enqueue(_ operation: SQLiteOperation) {
         queue.append(operation)
         schedule()
-    }
-
-    /// Arms the batch timer, or writes at once when the batch is full and there is no loop.
-    func schedule() {
-        let full = queue.count >= options.batchEntries || queuedBytes >= batchBytes
-        guard let timer else {
-            if full { writeBatch() }
-            return
-        }
-        if full {
-            timer.arm(milliseconds: 0)
-            timerArmed = true
-        } else if !timerArmed {
-            timer.arm(milliseconds: options.batchIntervalMs)
-            timerArmed = true
-        }
     }
 
     func failed(_ error: Error) {
@@ -216,10 +252,11 @@ public final class SQLiteStore: ReasoningStore {
     }
 }
 
-/// One queued write.
+/// One queued write. Use stamps are given in queue order inside the transaction, after the
+/// last stamp any process wrote.
 enum SQLiteOperation {
-    case insert(StoredReasoning, keys: [CacheKey], expiresAt: UInt64, use: Int64)
-    case touch(entry: Int64, use: Int64)
+    case insert(StoredReasoning, keys: [CacheKey], expiresAt: UInt64)
+    case touch(entry: Int64)
     case expire(entry: Int64)
 }
 

@@ -21,9 +21,44 @@ final class TestProcess: @unchecked Sendable {
         fatalError("cannot find the built products next to \(CommandLine.arguments[0])")
     }
 
-    init(_ name: String, arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `name` and waits until it listens.
+    convenience init(_ name: String, arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(launching: name, arguments: arguments, environment: environment)
+        try waitUntilListening()
+    }
+
+    /// Starts `name` once per argument list, released together: each waits in a shell for a
+    /// FIFO to close, which happens once all of them are waiting, so their startups overlap
+    /// (process spawning alone staggers them by milliseconds). Then waits for each to listen.
+    static func startTogether(_ name: String, arguments: [[String]]) throws -> [TestProcess] {
+        let fifo = NSTemporaryDirectory() + "thinkback-start-\(UUID().uuidString)"
+        guard mkfifo(fifo, 0o600) == 0 else { throw NSError(domain: "TestProcess", code: 3) }
+        defer { unlink(fifo) }
+        // Read-write: opening does not block, and readers see end-of-file once this closes.
+        let gate = open(fifo, O_RDWR)
+        guard gate >= 0 else { throw NSError(domain: "TestProcess", code: 3) }
+        let executable = productsDirectory.appendingPathComponent(name).path
+        let processes = try arguments.map {
+            try TestProcess(launching: name, executable: URL(fileURLWithPath: "/bin/sh"),
+                            arguments: ["-c", #"read _ < "$0"; exec "$@""#, fifo, executable] + $0, environment: [:])
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !processes.allSatisfy({ $0.hasOpen(fifo) }) { usleep(5_000) }
+        close(gate)
+        for process in processes { try process.waitUntilListening() }
+        return processes
+    }
+
+    /// Whether the process has `path` open (from /proc).
+    private func hasOpen(_ path: String) -> Bool {
+        let fds = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? []
+        return entries.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + $0)) == path }
+    }
+
+    private init(launching name: String, executable: URL? = nil, arguments: [String], environment: [String: String]) throws {
         self.name = name
-        process.executableURL = TestProcess.productsDirectory.appendingPathComponent(name)
+        process.executableURL = executable ?? TestProcess.productsDirectory.appendingPathComponent(name)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
@@ -38,6 +73,9 @@ final class TestProcess: @unchecked Sendable {
             self.lock.unlock()
         }
         try process.run()
+    }
+
+    private func waitUntilListening() throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let port = parsePort() {

@@ -1,0 +1,48 @@
+/// The SQLite store's prepared statements, compiled once.
+struct SQLiteStatements {
+    let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
+    let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
+
+    init(_ db: SQLiteDatabase) throws {
+        totals = try db.prepare("SELECT entries, keys, bytes, used FROM totals")
+        writeTotals = try db.prepare("UPDATE totals SET entries = ?1, keys = ?2, bytes = ?3, used = ?4")
+        find = try db.prepare("SELECT e.id, e.text, e.format, e.stored_at, e.expires_at FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1")
+        // What a key holds (?2: now): its entry, format, whether it is live, the text's length
+        // (from the record header: the text itself is read only by `sameText`).
+        held = try db.prepare("SELECT e.id, e.format, e.expires_at > ?2, length(e.text) FROM keys k JOIN entries e ON e.id = k.entry_id WHERE k.key = ?1")
+        sameText = try db.prepare("SELECT text = ?2 FROM entries WHERE id = ?1")
+        keyEntry = try db.prepare("SELECT entry_id FROM keys WHERE key = ?1")
+        deleteKey = try db.prepare("DELETE FROM keys WHERE key = ?1")
+        dropKeyFromEntry = try db.prepare("UPDATE entries SET key_count = key_count - 1, bytes = bytes - ?2 WHERE id = ?1 RETURNING key_count, bytes")
+        insertEntry = try db.prepare("INSERT INTO entries(text, format, stored_at, expires_at, used, key_count, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        insertKey = try db.prepare("INSERT INTO keys(key, entry_id) VALUES (?1, ?2)")
+        touch = try db.prepare("UPDATE entries SET used = ?2 WHERE id = ?1")
+        deleteEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 RETURNING key_count, bytes")
+        deleteEntryKeys = try db.prepare("DELETE FROM keys WHERE entry_id = ?1")
+        expired = try db.prepare("SELECT id FROM entries WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
+        expireEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 AND expires_at <= ?2 RETURNING key_count, bytes")
+        oldest = try db.prepare("SELECT id FROM entries ORDER BY used LIMIT 1")
+        begin = try db.prepare("BEGIN IMMEDIATE")
+        commit = try db.prepare("COMMIT")
+        rollback = try db.prepare("ROLLBACK")
+    }
+}
+
+extension SQLiteStatement {
+    /// Binds `values`, maps the first row (if any), resets.
+    func withRow<T>(_ values: SQLiteValue..., map: (SQLiteStatement) -> T) throws -> T? {
+        defer { reset() }
+        for (i, value) in values.enumerated() { try bind(at: Int32(i + 1), value) }
+        guard try step() else { return nil }
+        return map(self)
+    }
+
+    /// Binds `values`, maps every row, resets.
+    func rows<T>(_ values: SQLiteValue..., map: (SQLiteStatement) -> T) throws -> [T] {
+        defer { reset() }
+        for (i, value) in values.enumerated() { try bind(at: Int32(i + 1), value) }
+        var out: [T] = []
+        while try step() { out.append(map(self)) }
+        return out
+    }
+}
