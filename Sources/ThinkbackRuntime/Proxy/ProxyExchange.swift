@@ -44,6 +44,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     // Group commit (product.md §1): a stream's bytes from `[DONE]` on wait for its capture's
     // commit; so does the end of the stream.
     private var tailHeld = false
+    /// The gate let the held tail go (its capture committed, or the wait timed out).
+    private var tailReleased = false
     private var heldTail: [UInt8] = []
     private var endHeld = false
     private var finished = false
@@ -65,7 +67,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     func start() {
         request.onGone = { [self] in apply(machine.handle(.clientGone)) }
         request.onDrain = { [self] in
-            if tailHeld { releaseTail() } else { transfer?.resume() }
+            if tailHeld { flushTail() } else { transfer?.resume() }
         }
         request.watch()
         guard route == .chatCompletions else {
@@ -251,7 +253,13 @@ final class ProxyExchange: UpstreamTransferDelegate {
     /// The capture of a held stream is committed (or the gate gave up waiting): what came from
     /// `[DONE]` on goes out, and the stream ends if the upstream has.
     private func releaseTail() {
-        guard tailHeld, !finished else { return }
+        tailReleased = true
+        flushTail()
+    }
+
+    /// Writes the released tail — now, or when a full ring has drained (`onDrain`).
+    private func flushTail() {
+        guard tailHeld, tailReleased, !finished else { return }
         if !heldTail.isEmpty {
             guard request.streamHasRoom() else { return }   // a full ring: onDrain comes back here
             let ok = heldTail.withUnsafeBytes { request.streamWrite($0) }

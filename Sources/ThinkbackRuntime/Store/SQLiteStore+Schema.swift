@@ -13,6 +13,15 @@ import ThinkbackCore
 // totals:  one row: the sums over `entries` and the last use stamp, kept by every write
 //          transaction, so that every process sharing the file counts the same bound.
 
+/// Monotonic milliseconds, for the open retry's deadline (the loop's clock is not running yet).
+enum StartupClock {
+    static func nowMs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+}
+
 extension SQLiteStore {
     /// Version 1: values and keys.
     static let schemaVersion1 = """
@@ -68,6 +77,21 @@ extension SQLiteStore {
         fchmod(fd, 0o600)
         close(fd)
 
+        // Two processes switching a new file to WAL at once can deadlock inside SQLite (both
+        // hold a shared lock and want the exclusive one): SQLite then fails one at once instead
+        // of calling its busy handler. That one starts over after a short random pause.
+        var generator = SystemRandomNumberGenerator()
+        let deadline = StartupClock.nowMs() + UInt64(max(lockWaitMilliseconds, 0))
+        while true {
+            do {
+                return try openOnce(path: path, walBytes: walBytes, lockWaitMilliseconds: lockWaitMilliseconds)
+            } catch let error as SQLiteError where error.isBusy && StartupClock.nowMs() < deadline {
+                usleep(UInt32.random(in: 5_000 ... 30_000, using: &generator))
+            }
+        }
+    }
+
+    private static func openOnce(path: String, walBytes: Int, lockWaitMilliseconds: Int32) throws -> SQLiteDatabase {
         let db = try SQLiteDatabase(path: path)
         db.lockWaitMilliseconds = lockWaitMilliseconds
         guard try db.text("PRAGMA journal_mode = WAL")?.lowercased() == "wal" else {
