@@ -13,6 +13,18 @@ for h in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^|]+") do
   if name then wrk.headers[name] = value end
 end
 
+-- A body holding "@N@" becomes a new conversation per request (the counter in its place):
+-- every answer then has a history of its own, as an agent's do.
+if string.find(wrk.body, "@N@", 1, true) then
+  local n = 0
+  local prefix = tostring(math.random(1, 1000000000))
+  local body = wrk.body
+  request = function()
+    n = n + 1
+    return wrk.format(nil, nil, nil, (string.gsub(body, "@N@", prefix .. "-" .. n)))
+  end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local p = {}

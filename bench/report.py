@@ -13,12 +13,13 @@ import subprocess
 import sys
 
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
-ORDER = ["small", "restore", "miss", "stores", "big", "firstbyte", "stream", "stream2000", "idle"]
+ORDER = ["small", "restore", "miss", "stores", "commit", "big", "firstbyte", "stream", "stream2000", "idle"]
 TITLES = {
     "small": "small: ~1 KB non-stream, 64 conns",
     "restore": "restore: 200 KB history, 20 restores, 32 conns",
     "miss": "miss: restore body, empty cache, --miss auto, 32 conns",
     "big": "big: 1 MiB history, 50 restores, 16 conns",
+    "commit": "commit: every answer a captured tool call, 2 conns; p50/p99 = the last byte",
     "firstbyte": "firstbyte: 32 streams, ~50 events 2 ms apart",
     "stream": "stream: 256 streams, ~50 events 2 ms apart",
     "stream2000": "stream2000: 2,000 streams, ~50 events 2 ms apart",
@@ -30,6 +31,15 @@ EVENTS_BUDGET = 0.95
 FB_P99_SLACK_MS = 0.2
 IDLE_BUDGET_KIB = 16
 NOISY_PCT = 15
+
+
+def held(r):
+    """Answers the commit gate held during the measured window, and how many timed out."""
+    a, b = r.get("status_after") or {}, r.get("status_before") or {}
+    ca, cb = a.get("restore", {}).get("commit"), b.get("restore", {}).get("commit")
+    if not ca or not cb:
+        return "?"
+    return f"{ca['held'] - cb['held']} ({ca['timeouts'] - cb['timeouts']} timed out)"
 
 
 def derive(r):
@@ -167,6 +177,18 @@ def main():
                 notes.append(f"{scen}/{r['target']}: per request {rp['restored']:.1f} restored, {rp['misses']:.1f} misses, "
                              f"{rp['placeholder']:.1f} placeholders, {rp['auto_retries']:.2f} auto retries")
             out.append("| " + " | ".join(cells) + " |")
+        if scen == "commit":
+            # What the group commit adds to the last byte: each store against memory (which
+            # commits at once), same load, same run.
+            for suffix in ("", "-stream"):
+                base = by.get(("commit", f"thinkback-memory{suffix}"))
+                for other in ("sqlite", "redis"):
+                    o = by.get(("commit", f"thinkback-{other}{suffix}"))
+                    if base and o:
+                        notes.append(f"commit{suffix or ' (whole answers)'}: {other} adds {o['p50'] - base['p50']:+.3f} ms at p50, "
+                                     f"{o['p99'] - base['p99']:+.3f} ms at p99 to the last byte (memory: {base['p50']:.3f} / "
+                                     f"{base['p99']:.3f} ms); held {held(o)} answers")
+            continue
         if scen == "stores":
             base = by.get(("stores", "thinkback-memory"))
             for other in ("sqlite", "redis"):

@@ -99,7 +99,8 @@ extension SQLiteStore {
         }
         try db.exec("PRAGMA synchronous = NORMAL")
         try db.exec("PRAGMA journal_size_limit = \(walBytes)")
-        try db.exec("PRAGMA wal_autocheckpoint = \(max(walBytes / 4096, 16))")
+        // No checkpoint inside the loop's commits: SQLiteCheckpointer runs them on its thread.
+        try db.exec("PRAGMA wal_autocheckpoint = 0")
 
         // The version is read under the write lock: another process may be creating or
         // upgrading the schema right now.

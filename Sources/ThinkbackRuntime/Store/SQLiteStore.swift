@@ -79,6 +79,8 @@ public final class SQLiteStore: ReasoningStore {
     let options: Options
     let clock: any StoreClock
     let database: SQLiteDatabase
+    /// Checkpoints the WAL off the loop (`SQLiteCheckpointer`).
+    let checkpointer: SQLiteCheckpointer
     let sql: SQLiteStatements
     let batchBytes: Int
     var timer: LoopTimer?
@@ -115,6 +117,8 @@ public final class SQLiteStore: ReasoningStore {
         database = try Self.open(path: path, walBytes: Self.walBytes(limits), lockWaitMilliseconds: options.openLockWaitMs)
         batchBytes = options.batchBytes ?? Self.walBytes(limits) / 2
         sql = try SQLiteStatements(database)
+        checkpointer = SQLiteCheckpointer(path: path, thresholdPages: Int32(max(Self.walBytes(limits) / 4096, 16)))
+        checkpointer.watch(database)
         try readTotals()
         database.lockWaitMilliseconds = Self.readLockWaitMilliseconds
         if let loop {
@@ -123,6 +127,11 @@ public final class SQLiteStore: ReasoningStore {
         // Limits may have shrunk since the file was written; expired values may be waiting.
         sweepWanted = true
         schedule()
+    }
+
+    deinit {
+        checkpointer.unwatch(database)
+        checkpointer.stop()
     }
 
     // MARK: ReasoningStore
