@@ -7,9 +7,18 @@ extension Simulator {
         let model = FastScan.model(in: request.body) ?? "mimo-v2.5-pro"
         let stream = FastScan.streamRequested(in: request.body)
         let hex = String(serial, radix: 16)
+        let padded = String(repeating: "0", count: max(0, 32 - hex.count)) + hex
+        // With `x-sim-tool-calls: N` the canned answer calls a tool N times, as an agent loop's
+        // answers do (load tests of capture); each answer has its own ids and reasoning.
+        let calls = (0 ..< (knobs.toolCallCount ?? 0)).map { i in
+            ScriptedToolCall(id: "call_\(i)" + padded.suffix(22), name: "get_weather", input: ["city": "Beijing"],
+                             arguments: #"{"city":"Beijing"}"#)
+        }
         let turn = ScriptedTurn(
-            responseID: String(repeating: "0", count: max(0, 32 - hex.count)) + hex,
-            reasoning: "Canned reasoning: 思考 🤔 \"fast\" \\ mode.", content: "Canned answer.", toolCalls: [],
+            responseID: padded,
+            reasoning: calls.isEmpty ? "Canned reasoning: 思考 🤔 \"fast\" \\ mode."
+                : "Canned reasoning \(serial): 思考 🤔 \"fast\" \\ mode; I will call get_weather.",
+            content: calls.isEmpty ? "Canned answer." : "", toolCalls: calls,
             promptTokens: request.body.count / 4 + 8, reasoningTokens: 12, completionTokens: 16)
         stats.countStreamFaults(knobs)
         switch (api, stream) {
