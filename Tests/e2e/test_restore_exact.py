@@ -137,6 +137,46 @@ def test_the_same_call_in_every_round_through_a_renumbering_client_restores_each
     assert_all_exact(sim, agent)
 
 
+class ClockInSystemPrompt(Agent):
+    """A client whose system prompt carries the time: no message is ever at a place thinkback
+    saw, so only ids and content can find it."""
+
+    def send(self):
+        import time
+        stamp = f"You are a coding agent. Request {len(self.exchanges) + 1} at {time.monotonic_ns()}."
+        if self.messages and self.messages[0]["role"] == "system":
+            self.messages[0] = {"role": "system", "content": stamp}
+        else:
+            self.messages.insert(0, {"role": "system", "content": stamp})
+            self.reasoning_by_index = {i + 1: r for i, r in self.reasoning_by_index.items()}
+        return super().send()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_where_thinkback_cannot_tell_the_rounds_apart_it_is_a_miss_never_another_rounds(tb, stream):
+    # The same call every round, ids renumbered, and a history that changes every request: the
+    # look-alikes cannot be told apart, so they get the placeholder — never another's reasoning.
+    sim, prx = tb()
+    agent = ClockInSystemPrompt(url(prx), KEY, stream=stream, rename_id=fresh_ids(), extra_headers=REPEAT)
+    run(agent)
+    assert_calls_repeat(agent)
+    led = sim_stats(sim)["ledger"]
+    total = tool_call_messages_sent(agent)
+    assert led.get("wrong", 0) == 0 and led.get("foreign", 0) == 0, led
+    assert led.get("exact", 0) + led.get("placeholder", 0) == total, led
+    assert led.get("placeholder", 0) > 0, led
+    # With Kimi's ids the id with its content still finds each call that is not repeated (the
+    # scripted model may repeat one by chance: that one misses), never another's.
+    sim2, prx2 = tb()
+    kimi = ClockInSystemPrompt(url(prx2), KEY, stream=stream, extra_headers=KIMI)
+    run(kimi)
+    assert_kimi_ids_repeat(kimi)
+    led2 = sim_stats(sim2)["ledger"]
+    assert led2.get("wrong", 0) == 0 and led2.get("foreign", 0) == 0, led2
+    assert led2.get("exact", 0) + led2.get("placeholder", 0) == tool_call_messages_sent(kimi), led2
+    assert led2.get("exact", 0) > led2.get("placeholder", 0), led2
+
+
 # -- 3. astral reasoning, surrogate pairs split between stream events -------------------------
 
 ASTRAL = {"x-sim-astral": "1"}
