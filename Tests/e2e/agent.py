@@ -277,6 +277,22 @@ class Agent:
         return "; ".join(parts)
 
 
+class ClockInSystemPrompt(Agent):
+    """A client whose system prompt carries the time, so every request's history differs from
+    the one before it: no message is ever at a place thinkback saw (only ids and content can
+    find it)."""
+
+    def send(self) -> Exchange:
+        import time
+        stamp = f"You are a coding agent. Request {len(self.exchanges) + 1} at {time.monotonic_ns()}."
+        if self.messages and self.messages[0]["role"] == "system":
+            self.messages[0] = {"role": "system", "content": stamp}
+        else:
+            self.messages.insert(0, {"role": "system", "content": stamp})
+            self.reasoning_by_index = {i + 1: r for i, r in self.reasoning_by_index.items()}
+        return super().send()
+
+
 def _short(text: Optional[str], n: int) -> str:
     text = (text or "").replace("\n", " ")
     return text if len(text) <= n else text[: n - 1] + "…"

@@ -93,6 +93,22 @@ def redis():
         r.stop()
 
 
+def redis_proxy(procs_fixture, server, prefix, *extra):
+    """A simulator and a proxy on `server` (connected). Returns (sim, proxy)."""
+    sim = procs_fixture("thinkback-sim", ["--listen", "127.0.0.1:0"])
+    state = tempfile.mkdtemp(prefix=prefix)
+    prx = procs_fixture("thinkback", proxy_args(sim.port, state, "--store", f"redis://127.0.0.1:{server.port}", *extra))
+    wait_connected(prx.port)
+    return sim, prx
+
+
+def wait_connected(*ports):
+    for _ in range(100):
+        if all(status(p)["cache"]["store_state"] == "ok" for p in ports):
+            return
+        time.sleep(0.02)
+
+
 def proxy_args(sim_port, state, *extra):
     return ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1", "--state-dir", state,
             "--retries", "0", *extra]
@@ -201,10 +217,7 @@ def test_two_processes_on_one_redis_started_together(procs, redis):
     state = tempfile.mkdtemp(prefix="thinkback-e2e-redis-")
     store = ["--store", f"redis://127.0.0.1:{server.port}"]
     a, b = start_together(procs, [proxy_args(sim.port, state, *store), proxy_args(sim.port, state, *store)])
-    for _ in range(100):   # both connected
-        if all(status(p)["cache"]["store_state"] == "ok" for p in (a.port, b.port)):
-            break
-        time.sleep(0.02)
+    wait_connected(a.port, b.port)
     agent = Alternating([a.port, b.port], stream=True)
     result = agent.run(QUESTIONS + ["One more: the weather in Shenzhen?"])
     assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
@@ -216,14 +229,7 @@ def test_two_processes_on_one_redis_started_together(procs, redis):
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 def test_a_slow_redis_never_lets_the_answer_end_before_its_capture_is_stored(procs, redis, stream):
     server = redis()
-    sim = procs("thinkback-sim", ["--listen", "127.0.0.1:0"])
-    state = tempfile.mkdtemp(prefix="thinkback-e2e-slow-")
-    prx = procs("thinkback", proxy_args(sim.port, state, "--store", f"redis://127.0.0.1:{server.port}",
-                                        "--commit-timeout-ms", "10000"))
-    for _ in range(100):
-        if status(prx.port)["cache"]["store_state"] == "ok":
-            break
-        time.sleep(0.02)
+    sim, prx = redis_proxy(procs, server, "thinkback-e2e-slow-", "--commit-timeout-ms", "10000")
     agent = Agent(f"http://127.0.0.1:{prx.port}/v1", KEY, stream=stream)
     assert server.entries() == 0
     assert server.cli("CLIENT", "PAUSE", "700", "WRITE") == "OK"   # Redis holds every EVAL for 0.7 s
@@ -239,14 +245,7 @@ def test_a_slow_redis_never_lets_the_answer_end_before_its_capture_is_stored(pro
 
 def test_a_store_that_cannot_commit_in_time_releases_the_answer_and_counts_it(procs, redis):
     server = redis()
-    sim = procs("thinkback-sim", ["--listen", "127.0.0.1:0"])
-    state = tempfile.mkdtemp(prefix="thinkback-e2e-timeout-")
-    prx = procs("thinkback", proxy_args(sim.port, state, "--store", f"redis://127.0.0.1:{server.port}",
-                                        "--commit-timeout-ms", "200"))
-    for _ in range(100):
-        if status(prx.port)["cache"]["store_state"] == "ok":
-            break
-        time.sleep(0.02)
+    sim, prx = redis_proxy(procs, server, "thinkback-e2e-timeout-", "--commit-timeout-ms", "200")
     agent = Agent(f"http://127.0.0.1:{prx.port}/v1", KEY)
     server.cli("CLIENT", "PAUSE", "3000", "WRITE")
     started = time.monotonic()

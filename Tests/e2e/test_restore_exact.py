@@ -21,7 +21,7 @@ import re
 import httpx
 import pytest
 
-from agent import QUESTIONS, Agent
+from agent import QUESTIONS, Agent, ClockInSystemPrompt
 
 KEY = "sk-tenant-exact"
 CATEGORIES = ("exact", "placeholder", "foreign", "wrong", "missing", "textualized")
@@ -135,21 +135,6 @@ def test_the_same_call_in_every_round_through_a_renumbering_client_restores_each
     run(agent)
     assert_calls_repeat(agent)
     assert_all_exact(sim, agent)
-
-
-class ClockInSystemPrompt(Agent):
-    """A client whose system prompt carries the time: no message is ever at a place thinkback
-    saw, so only ids and content can find it."""
-
-    def send(self):
-        import time
-        stamp = f"You are a coding agent. Request {len(self.exchanges) + 1} at {time.monotonic_ns()}."
-        if self.messages and self.messages[0]["role"] == "system":
-            self.messages[0] = {"role": "system", "content": stamp}
-        else:
-            self.messages.insert(0, {"role": "system", "content": stamp})
-            self.reasoning_by_index = {i + 1: r for i, r in self.reasoning_by_index.items()}
-        return super().send()
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])

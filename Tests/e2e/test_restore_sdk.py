@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from agent import MODEL, QUESTIONS, TOOLS, Agent
+from agent import MODEL, QUESTIONS, TOOLS, Agent, ClockInSystemPrompt
 
 MIMO_REFUSAL = ('{"error":{"message":"Param Incorrect","param":"The reasoning_content in the thinking mode '
                 'must be passed back to the API.","code":"400"}}')
@@ -164,24 +164,10 @@ def test_renumbered_tool_call_ids_still_restore_exactly(tb, rename):
     assert st["hits_context"] == expected  # ids are not part of a message's place
 
 
-class _ClockInSystemPrompt(Agent):
-    """A client whose system prompt carries the time, so every request's history differs
-    from the one before it: no message is ever at a place thinkback saw."""
-
-    def send(self):
-        stamp = f"You are a coding agent. Request {len(self.exchanges) + 1} at {time.monotonic_ns()}."
-        if self.messages and self.messages[0]["role"] == "system":
-            self.messages[0] = {"role": "system", "content": stamp}
-        else:
-            self.messages.insert(0, {"role": "system", "content": stamp})
-            self.reasoning_by_index = {i + 1: r for i, r in self.reasoning_by_index.items()}
-        return super().send()
-
-
 @pytest.mark.parametrize("rename", [None, "fresh"], ids=["same-ids", "new-ids"])
 def test_a_changed_history_still_restores_by_id_or_content(tb, rename):
     sim, prx = tb.stack()
-    agent = _ClockInSystemPrompt(url(prx), KEY_A, rename_id=_fresh_ids() if rename else None)
+    agent = ClockInSystemPrompt(url(prx), KEY_A, rename_id=_fresh_ids() if rename else None)
     result = agent.run()
     assert result.ok, f"request {result.failed_at}: {result.exchanges[-1].error_body}"
     expected = tool_call_messages_sent(agent)
