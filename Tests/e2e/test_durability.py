@@ -4,6 +4,7 @@ Redis — so the next turn restores exactly through any process sharing the stor
 after a crash. Real processes on 127.0.0.1, the real OpenAI SDK, the simulator's ledger.
 """
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -298,3 +299,76 @@ def test_a_busy_sqlite_writer_never_stalls_the_loop(procs):
     led = ledger(sim.port)
     assert led["exact"] == expected > 1, led
     assert led["placeholder"] == led["wrong"] == led["missing"] == 0, led
+
+
+class AfterDoneUpstream:
+    """A provider that keeps sending after `[DONE]`: a complete tool-call stream, then `tail`
+    more bytes of SSE comments, chunked. Raw sockets, one thread per connection."""
+
+    def __init__(self, tail):
+        import json as _json
+        chunk = lambda delta, finish=None: "data: " + _json.dumps(
+            {"id": "x", "object": "chat.completion.chunk", "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+        self.events = (chunk({"role": "assistant", "content": ""}) + chunk({"reasoning_content": "after-done test"})
+                       + chunk({"tool_calls": [{"index": 0, "id": "call_ad1", "type": "function",
+                                                "function": {"name": "f", "arguments": "{}"}}]})
+                       + chunk({}, "tool_calls") + "data: [DONE]\n\n").encode()
+        self.tail = b"".join(b": padding %06d %s\n\n" % (i, b"x" * 90) for i in range(tail // 100))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+        while len(body) < length:
+            body += conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (self.events, self.tail):
+            for i in range(0, len(piece), 16384):
+                part = piece[i:i + 16384]
+                conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        conn.sendall(b"0\r\n\r\n")
+        conn.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_what_follows_done_waits_with_it_and_all_of_it_arrives(procs, redis):
+    server = redis()
+    upstream = AfterDoneUpstream(tail=300_000)
+    try:
+        state = tempfile.mkdtemp(prefix="thinkback-e2e-tail-")
+        prx = procs("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{upstream.port}/v1",
+                                  "--state-dir", state, "--retries", "0", "--store", f"redis://127.0.0.1:{server.port}",
+                                  "--commit-timeout-ms", "10000"])
+        wait_connected(prx.port)
+        server.cli("CLIENT", "PAUSE", "500", "WRITE")
+        started = time.monotonic()
+        r = httpx.post(f"http://127.0.0.1:{prx.port}/v1/chat/completions", headers={"Authorization": "Bearer " + KEY},
+                       json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "go"}]}, timeout=30)
+        elapsed = time.monotonic() - started
+        assert r.status_code == 200
+        assert r.content == upstream.events + upstream.tail, "every byte, in order"
+        assert elapsed >= 0.4, f"the tail went before the commit ({elapsed:.3f} s)"
+        assert server.entries() == 1
+        commit = status(prx.port)["restore"]["commit"]
+        assert commit["held"] == 1 and commit["committed"] == 1, commit
+    finally:
+        upstream.close()

@@ -48,6 +48,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var tailReleased = false
     private var heldTail: [UInt8] = []
     private var endHeld = false
+    private var tailPausedUpstream = false
     private var finished = false
 
     init(proxy: Proxy, request: InboundRequest, route: Route) {
@@ -271,8 +272,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
             endHeld = false
             request.endStream()
             finish()
+        } else if tailPausedUpstream {
+            tailPausedUpstream = false
+            transfer?.resume()
         }
     }
+
+    /// The most bytes held after `[DONE]` while its capture commits.
+    static let heldTailLimit = 64 << 10
 
     // MARK: carrying out the machine's decisions
 
@@ -438,6 +445,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .streaming:
             guard request.isOpen else { return true }
             if tailHeld {
+                // Whatever follows `[DONE]` waits too, within a bound: past it the upstream is
+                // paused until the tail goes (resumed in flushTail).
+                guard heldTail.count + bytes.count <= Self.heldTailLimit else {
+                    tailPausedUpstream = true
+                    return false
+                }
                 heldTail += bytes
                 bytesOut += bytes.count
                 return true
