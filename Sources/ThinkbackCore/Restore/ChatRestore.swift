@@ -23,6 +23,7 @@ public enum ChatRestore {
                             scope: UpstreamPreset.RestoreScope, builder: KeyBuilder) -> Plan {
         var history = HistoryHasher()
         var turns: [AssistantTurn] = []
+        turns.reserveCapacity(scan.messages.count / 2)
         for (index, message) in scan.messages.enumerated() {
             guard message.role == "assistant" else {
                 // As the client spelt it: it sends its own messages the same way every time,

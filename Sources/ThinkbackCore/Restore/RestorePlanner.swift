@@ -90,11 +90,18 @@ public enum RestorePlanner {
     public static func keys(for turns: [AssistantTurn], scope: UpstreamPreset.RestoreScope,
                             builder: KeyBuilder) -> [[CacheKey]?] {
         var contentCounts: [SHA256Digest: Int] = [:]
-        for turn in turns where turn.contentIsKeyable { contentCounts[turn.content, default: 0] += 1 }
+        contentCounts.reserveCapacity(turns.count)
+        var shared = false
+        for turn in turns where turn.contentIsKeyable {
+            contentCounts[turn.content, default: 0] += 1
+            if contentCounts[turn.content] == 2 { shared = true }
+        }
         // Id keys can only collide between turns that share a content digest.
         var idCounts: [CacheKey: Int] = [:]
-        for turn in turns where (contentCounts[turn.content] ?? 0) > 1 {
-            for key in idKeys(of: turn, builder: builder) { idCounts[key, default: 0] += 1 }
+        if shared {
+            for turn in turns where (contentCounts[turn.content] ?? 0) > 1 {
+                for key in idKeys(of: turn, builder: builder) { idCounts[key, default: 0] += 1 }
+            }
         }
         return turns.map { turn in
             guard wantsRestore(turn, scope: scope) else { return nil }
