@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One curl socket: one persistent event, changed only when curl's wanted events change. When a
@@ -198,10 +199,13 @@ struct event_base *cle_loop_base(cle_loop *loop) { return loop->base; }
 
 int cle_loop_running_transfers(cle_loop *loop) { return loop->running; }
 
+/* CLOCK_MONOTONIC, not libevent's cached time of day: durations and deadlines computed from
+   it must never go backwards when the wall clock is stepped (NTP, an admin). */
 uint64_t cle_loop_now_ms(cle_loop *loop) {
-    struct timeval tv;
-    event_base_gettimeofday_cached(loop->base, &tv);
-    return (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
+    (void)loop;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 // MARK: timers and signals

@@ -39,7 +39,8 @@ void cle_loop_free(cle_loop *loop);
 struct event_base *cle_loop_base(cle_loop *loop);
 /// Transfers currently added to the multi handle.
 int cle_loop_running_transfers(cle_loop *loop);
-/// Monotonic milliseconds from the loop's cached time (cheap).
+/// Monotonic milliseconds (CLOCK_MONOTONIC, a vDSO call): for durations and deadlines only,
+/// never for times stored or compared across processes (those are wall-clock, StoreClock).
 uint64_t cle_loop_now_ms(cle_loop *loop);
 
 // MARK: - Timers and signals (for Swift owners: retries, deadlines, shutdown)

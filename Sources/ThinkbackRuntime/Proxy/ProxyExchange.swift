@@ -204,7 +204,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return false
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
-        return proxy.restorer.record(choices, tenant: tenant, history: history, nowMs: proxy.loop.nowMs)
+        return proxy.restorer.record(choices, tenant: tenant, history: history)
     }
 
     /// Sends the collected answer (after its capture's commit, when it had one).
@@ -248,7 +248,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             proxy.restorer.counters.captureSkipped += 1
             return false
         }
-        return proxy.restorer.record(choices, tenant: tenant, history: history, nowMs: proxy.loop.nowMs)
+        return proxy.restorer.record(choices, tenant: tenant, history: history)
     }
 
     /// The capture of a held stream is committed (or the gate gave up waiting): what came from

@@ -29,6 +29,7 @@ final class Restorer {
     var placeholderMemory: PlaceholderRefusalMemory
     var counters = RestoreCounters()
     let logger: Logger
+    private let wallClock = SystemStoreClock()
 
     init(config: Config, loop: EventLoop, environment: [String: String], logger: Logger) throws {
         self.config = config
@@ -136,7 +137,9 @@ final class Restorer {
     /// keyed by `history`, the digest of the request's messages. With `restore = tool-calls`
     /// only answers with tool calls can ever be looked up, so plain answers are not stored
     /// (most answers: a store write saved per request). Returns whether anything was stored.
-    func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest, nowMs: UInt64) -> Bool {
+    func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest) -> Bool {
+        // Wall-clock: the capture time is stored, and expiry is judged by other processes too.
+        let nowMs = wallClock.nowMilliseconds()
         let builder = KeyBuilder(tenant: tenant)
         let plainToo = config.effectiveRestoreScope == .all
         var stored = false
