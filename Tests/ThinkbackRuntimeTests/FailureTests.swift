@@ -113,4 +113,26 @@ final class FailureTests: XCTestCase {
         XCTAssertEqual(f.proxy.waitForExit(timeout: 10), 0)
         XCTAssertThrowsError(try RawHTTPClient(port: f.proxy.port), "no longer listening")
     }
+
+    func testASecondSignalDuringTheDrainExitsAtOnce() throws {
+        let f = try ProxyFixture()
+        fixture = f
+        let c = try RawHTTPClient(port: f.proxy.port)
+        // A stream that would take ~10 s (200 events 50 ms apart): the drain would wait for it.
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("x-sim-interval-ms", "50"),
+                                                                              ("x-sim-reasoning-length", "2400")],
+                   body: ProxyFixture.chatBody(stream: true))
+        var events = 0
+        _ = try? c.readResponse { _, _ in
+            events += 1
+            if events == 2 { f.proxy.signal(SIGTERM) }
+            if events == 6 {
+                XCTAssertNil(f.proxy.waitForExit(timeout: 0.2), "the first signal drains: the stream goes on")
+                f.proxy.signal(SIGTERM)
+                return false
+            }
+            return true
+        }
+        XCTAssertEqual(f.proxy.waitForExit(timeout: 3), 0, "the second signal stops it at once, exit status 0")
+    }
 }

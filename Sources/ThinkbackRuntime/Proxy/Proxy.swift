@@ -56,10 +56,16 @@ public final class Proxy {
         return server.port
     }
 
-    /// Stops on SIGINT/SIGTERM after draining.
+    /// Stops on SIGINT/SIGTERM after draining; a second signal during the drain stops at once
+    /// (the caller still writes the store's queue: `closeStore`).
     public func installSignalHandlers() {
         for signo in [SIGINT, SIGTERM] {
             signals.append(LoopSignal(loop: loop, signal: signo) { [unowned self] in
+                if self.isDraining {
+                    self.logger.warning("second signal: stopping now", metadata: ["in_flight": "\(self.inFlight)"])
+                    self.loop.stop()
+                    return
+                }
                 self.logger.notice("signal received: draining", metadata: ["in_flight": "\(self.inFlight)"])
                 self.drain()
             })
