@@ -286,7 +286,9 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     evhttp_set_default_content_type(s->http, NULL);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                        EVHTTP_REQ_PATCH);
+                                        EVHTTP_REQ_PATCH | EVHTTP_REQ_CONNECT | EVHTTP_REQ_TRACE);
+    /* CONNECT and TRACE reach the handler only to be refused with a 4xx and a close (evhttp
+       would answer 501 and keep the connection). */
     if (o->max_body_bytes > 0) evhttp_set_max_body_size(s->http, o->max_body_bytes);
     if (o->max_header_bytes > 0) evhttp_set_max_headers_size(s->http, o->max_header_bytes);
     if (o->idle_timeout_seconds > 0) evhttp_set_timeout(s->http, o->idle_timeout_seconds);

@@ -21,6 +21,11 @@ public struct ProxyError: Sendable, Equatable {
         ProxyError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
                    message: "thinkback: \(method) is not allowed on \(path)")
     }
+    /// A request head that could be read two ways (RequestHeadCheck).
+    public static func badRequest(_ reason: String) -> ProxyError {
+        ProxyError(status: 400, type: "invalid_request_error", code: "bad_request",
+                   message: "thinkback: malformed request: \(reason)")
+    }
     public static func tooLarge(limit: Int) -> ProxyError {
         ProxyError(status: 413, type: "invalid_request_error", code: "request_too_large",
                    message: "thinkback: request body larger than \(limit) bytes")

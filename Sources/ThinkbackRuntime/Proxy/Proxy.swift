@@ -107,6 +107,14 @@ public final class Proxy {
     }
 
     private func handle(_ request: InboundRequest) {
+        // A head that could be read two ways, or a method no route has (CONNECT, TRACE): a 4xx
+        // and the connection closed, so nothing after it on the connection is read.
+        if let problem = request.headProblem() {
+            return replyJSON(request, 400, ProxyError.badRequest(problem).openAIBody, close: true)
+        }
+        if request.method == "CONNECT" || request.method == "TRACE" {
+            return replyJSON(request, 405, ProxyError.methodNotAllowed(request.method, request.target).openAIBody, close: true)
+        }
         let route = Route.match(method: request.method, target: request.target)
         switch route {
         case .chatCompletions, .models:
@@ -133,8 +141,10 @@ public final class Proxy {
         }
     }
 
-    func replyJSON(_ request: InboundRequest, _ status: Int, _ body: [UInt8]) {
-        request.reply(status: status, headers: [("Content-Type", "application/json")], body: body)
+    func replyJSON(_ request: InboundRequest, _ status: Int, _ body: [UInt8], close: Bool = false) {
+        var headers = [("Content-Type", "application/json")]
+        if close { headers.append(("Connection", "close")) }
+        request.reply(status: status, headers: headers, body: body)
     }
 
     func replyError(_ request: InboundRequest, _ error: ProxyError) {

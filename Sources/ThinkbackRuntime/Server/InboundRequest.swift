@@ -1,4 +1,7 @@
 import CLibEvent
+#if canImport(Glibc)
+import Glibc
+#endif
 import ThinkbackCore
 
 /// One inbound request and its reply (a `cle_exchange`). Loop thread only.
@@ -30,6 +33,8 @@ public final class InboundRequest {
         case EVHTTP_REQ_DELETE.rawValue: return "DELETE"
         case EVHTTP_REQ_OPTIONS.rawValue: return "OPTIONS"
         case EVHTTP_REQ_PATCH.rawValue: return "PATCH"
+        case EVHTTP_REQ_CONNECT.rawValue: return "CONNECT"
+        case EVHTTP_REQ_TRACE.rawValue: return "TRACE"
         default: return "OTHER"
         }
     }
@@ -40,6 +45,16 @@ public final class InboundRequest {
     public func header(_ name: String) -> String? {
         guard let x, let v = cle_exchange_header(x, name) else { return nil }
         return String(cString: v)
+    }
+
+    /// Why the request head could be read two ways (`RequestHeadCheck`), or nil.
+    public func headProblem() -> String? {
+        var check = RequestHeadCheck()
+        forEachHeader { name, value in
+            check.add(name: UnsafeRawBufferPointer(start: name, count: strlen(name)),
+                      value: UnsafeRawBufferPointer(start: value, count: strlen(value)))
+        }
+        return check.problem
     }
 
     /// Calls `body` with each request header as sent.
