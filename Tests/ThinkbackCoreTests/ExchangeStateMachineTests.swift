@@ -22,6 +22,19 @@ final class ExchangeStateMachineTests: XCTestCase {
         XCTAssertEqual(m.handle(.transferDone(.completed)), .replyBuffered)
     }
 
+    func testAWholeAnswerPastTheBoundIsA502AndNothingAfter() {
+        var m = machine()
+        _ = m.handle(.start)
+        _ = m.handle(.headComplete(status: 200, isEventStream: false, retryAfterMs: nil))
+        XCTAssertEqual(m.handle(.responseTooLarge), .replyError(.responseTooLarge()))
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .none)
+        // A stream is relayed, never collected: the bound does not apply.
+        var s = machine()
+        _ = s.handle(.start)
+        _ = s.handle(.headComplete(status: 200, isEventStream: true, retryAfterMs: nil))
+        XCTAssertEqual(s.handle(.responseTooLarge), .none)
+    }
+
     func testErrorStatusOnAStreamRequestIsBufferedNotStreamed() {
         var m = machine()
         _ = m.handle(.start)

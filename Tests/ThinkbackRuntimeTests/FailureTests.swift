@@ -53,14 +53,18 @@ final class FailureTests: XCTestCase {
     }
 
     func testSilentUpstreamIs504AfterTheFirstByteDeadline() throws {
-        let f = try ProxyFixture(proxyArguments: ["--first-byte-timeout-ms", "300"])
-        fixture = f
-        let started = Date()
-        let r = try RawHTTPClient.request(port: f.proxy.port, "POST", "/v1/chat/completions",
-                                          headers: ProxyFixture.auth + [("x-sim-ttfb-ms", "5000")],
-                                          body: ProxyFixture.chatBody(stream: true))
-        XCTAssertEqual(r.status, 504)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+        // Whole answers and streams each have their own deadline.
+        for (flag, stream) in [("--first-byte-timeout-ms", false), ("--stream-first-byte-timeout-ms", true)] {
+            let f = try ProxyFixture(proxyArguments: [flag, "300"])
+            fixture = f
+            let started = Date()
+            let r = try RawHTTPClient.request(port: f.proxy.port, "POST", "/v1/chat/completions",
+                                              headers: ProxyFixture.auth + [("x-sim-ttfb-ms", "5000")],
+                                              body: ProxyFixture.chatBody(stream: stream))
+            XCTAssertEqual(r.status, 504, flag)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 3, flag)
+            f.stop()
+        }
     }
 
     func testRetriesA503BeforeTheFirstByteAndSucceeds() throws {

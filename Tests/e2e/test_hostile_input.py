@@ -77,3 +77,30 @@ def test_identical_content_lengths_are_one_length(stack):
            b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(BODY), len(BODY)) + BODY)
     out, _ = send(prx, raw)
     assert out.startswith(b"HTTP/1.1 200"), out[:200]
+
+
+def chat(port, stream, headers=None, timeout=10):
+    return httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=timeout,
+                      headers={"Authorization": "Bearer sk-slow", **(headers or {})},
+                      json={"model": "mimo-v2.5-pro", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+
+
+def test_a_stream_that_never_starts_is_ended_long_before_a_whole_answer_would_be(stack):
+    import time
+    sim, prx = stack((), ("--stream-first-byte-timeout-ms", "300", "--retries", "0"))
+    started = time.monotonic()
+    r = chat(prx, True, {"x-sim-ttfb-ms": "2000"})
+    assert r.status_code == 504, r.text
+    assert time.monotonic() - started < 1.5
+    # A whole answer comes only after the thinking: the same wait is fine there.
+    assert chat(prx, False, {"x-sim-ttfb-ms": "1000"}).status_code == 200
+
+
+def test_a_whole_answer_past_the_response_bound_is_a_502_never_buffered_without_limit(stack):
+    sim, prx = stack((), ("--max-response-bytes", "3000", "--retries", "0"))
+    r = chat(prx, False, {"x-sim-reasoning-length": "6000"})
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["code"] == "upstream_response_too_large"
+    assert chat(prx, False, {"x-sim-reasoning-length": "200"}).status_code == 200
+    # A stream is relayed as it comes, never collected: no bound applies.
+    assert chat(prx, True, {"x-sim-reasoning-length": "6000"}).status_code == 200

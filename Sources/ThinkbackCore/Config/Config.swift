@@ -10,6 +10,11 @@ public struct Config: Sendable {
     public var connectTimeoutMs = 10_000
     /// Non-stream answers arrive whole after the model finished thinking: keep this long.
     public var firstByteTimeoutMs = 600_000
+    /// A stream's first chunk comes at once from every provider (the thinking streams too):
+    /// a stalled stream is ended within a minute, not ten.
+    public var streamFirstByteTimeoutMs = 60_000
+    /// The largest whole (non-stream) answer collected; beyond it, 502.
+    public var maxResponseBytes = 64 * 1024 * 1024
     /// A stream that sends nothing for this long is cut.
     public var streamIdleTimeoutSeconds = 300
     public var retry = RetryPolicy()
@@ -123,8 +128,14 @@ extension Config {
         ConfigOption(flag: "connect-timeout-ms", help: "upstream connect timeout, then 502 (default 10000)") { c, v in
             c.connectTimeoutMs = try positive(v, "connect-timeout-ms")
         },
-        ConfigOption(flag: "first-byte-timeout-ms", help: "wait for the upstream's first byte, then 504 (default 600000)") { c, v in
+        ConfigOption(flag: "first-byte-timeout-ms", help: "wait for the upstream's first byte of a whole (non-stream) answer, which comes after the model thought, then 504 (default 600000)") { c, v in
             c.firstByteTimeoutMs = try positive(v, "first-byte-timeout-ms")
+        },
+        ConfigOption(flag: "stream-first-byte-timeout-ms", help: "wait for the upstream's first byte of a \"stream\": true answer, which comes at once, then 504 (default 60000)") { c, v in
+            c.streamFirstByteTimeoutMs = try positive(v, "stream-first-byte-timeout-ms")
+        },
+        ConfigOption(flag: "max-response-bytes", help: "largest whole (non-stream) answer collected from the upstream; a larger one is answered 502 (default 67108864)") { c, v in
+            c.maxResponseBytes = try positive(v, "max-response-bytes")
         },
         ConfigOption(flag: "stream-idle-timeout", help: "seconds a stream may stay silent before it is cut (default 300)") { c, v in
             c.streamIdleTimeoutSeconds = try positive(v, "stream-idle-timeout")

@@ -38,6 +38,11 @@ public struct ProxyError: Sendable, Equatable {
         ProxyError(status: 502, type: "upstream_error", code: "upstream_unreachable",
                    message: "thinkback: provider unreachable: \(detail)")
     }
+    /// A whole answer larger than `--max-response-bytes`: not collected, not relayed.
+    public static func responseTooLarge() -> ProxyError {
+        ProxyError(status: 502, type: "upstream_error", code: "upstream_response_too_large",
+                   message: "thinkback: the provider's answer is larger than --max-response-bytes")
+    }
     public static func timeout(_ detail: String) -> ProxyError {
         ProxyError(status: 504, type: "upstream_error", code: "upstream_timeout",
                    message: "thinkback: provider timed out: \(detail)")

@@ -39,6 +39,8 @@ public struct ExchangeStateMachine: Sendable {
         case firstByteTimeout
         case retryTimerFired
         case clientGone
+        /// A whole answer grew past `--max-response-bytes` while being collected.
+        case responseTooLarge
         /// The buffered 400 is the refusal and a rewritten body is ready: try again at once.
         case refusalConfirmed
         /// The buffered 400 is some other error: pass it on.
@@ -156,6 +158,10 @@ public struct ExchangeStateMachine: Sendable {
         case (.inspectingRefusal, .notARefusal):
             state = .finished
             return .replyBuffered
+
+        case (.buffering, .responseTooLarge):
+            state = .finished
+            return .replyError(.responseTooLarge())
 
         case (.streaming, .transferDone):
             state = .finished

@@ -398,7 +398,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
             self.apply(self.machine.handle(.firstByteTimeout))
         }
         firstByteTimer = timer
-        timer.arm(milliseconds: UInt64(config.firstByteTimeoutMs))
+        // A stream's first chunk comes at once; a whole answer only after all the thinking.
+        timer.arm(milliseconds: UInt64(scan?.stream == true ? config.streamFirstByteTimeoutMs : config.firstByteTimeoutMs))
     }
 
     private func finish() {
@@ -477,7 +478,15 @@ final class ProxyExchange: UpstreamTransferDelegate {
             bytesOut += bytes.count
             return true
         case .buffering:
-            if let buffer, let base = bytes.baseAddress { evbuffer_add(buffer, base, bytes.count) }
+            guard let buffer, let base = bytes.baseAddress else { return true }
+            if evbuffer_get_length(buffer) + bytes.count > proxy.config.maxResponseBytes {
+                // Never collected without a bound: the client gets a 502 instead.
+                proxy.logger.warning("upstream answer larger than --max-response-bytes", metadata: [
+                    "request_id": "\(requestID)", "limit": "\(proxy.config.maxResponseBytes)"])
+                apply(machine.handle(.responseTooLarge))
+                return true
+            }
+            evbuffer_add(buffer, base, bytes.count)
             return true
         default:
             return true
