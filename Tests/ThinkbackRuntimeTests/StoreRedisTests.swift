@@ -5,8 +5,8 @@ import ThinkbackCore
 import ThinkbackTestSupport
 
 /// Runs `loop` until `done()` holds (checked every millisecond) or two seconds pass.
-func runLoop(_ loop: EventLoop, until done: @escaping () -> Bool) {
-    let deadline = Date().addingTimeInterval(2)
+func runLoop(_ loop: EventLoop, seconds: TimeInterval = 2, until done: @escaping () -> Bool) {
+    let deadline = Date().addingTimeInterval(seconds)
     var check: LoopTimer?
     check = LoopTimer(loop: loop) {
         if done() || Date() > deadline { loop.stop() } else { check?.arm(milliseconds: 1) }
@@ -142,6 +142,54 @@ final class StoreRedisTests: XCTestCase {
         var again: [Bool] = []
         store.whenCommitted { again.append($0) }
         XCTAssertEqual(again, [true], "nothing unacknowledged: at once")
+    }
+
+    func testAServerThatStopsAnsweringIsDroppedAndReconnectedWithinTheStallBound() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        var options = RedisStore.Options(host: "127.0.0.1", port: server.port, prefix: "stall:", timeoutMs: 50)
+        options.stallMs = 300
+        let store = RedisStore(options: options, limits: StoreLimits(), loop: loop)
+        runLoop(loop) { store.isConnected }
+        // The server keeps the connection but answers nothing for 2.5 s.
+        XCTAssertEqual(try server.command("CLIENT PAUSE 2500 ALL"), "+OK")
+        let started = Date()
+        store.insert(value("stalled"), for: [key(1)])
+        var committed: [Bool] = []
+        store.whenCommitted { committed.append($0) }
+        runLoop(loop) { !committed.isEmpty }
+        XCTAssertEqual(committed, [false], "given up on, not waited for")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "found by the stall bound (0.3 s), not after the pause")
+        XCTAssertGreaterThan(store.statistics.failures, 0)
+        XCTAssertTrue(store.statistics.degraded)
+        // Once the server answers again, the store is back by itself.
+        runLoop(loop, seconds: 6) { store.isConnected && !store.statistics.degraded && Date().timeIntervalSince(started) > 2.6 }
+        store.insert(value("after"), for: [key(2)])
+        var again: [Bool] = []
+        store.whenCommitted { again.append($0) }
+        runLoop(loop, seconds: 6) { !again.isEmpty }
+        XCTAssertEqual(again, [true])
+    }
+
+    func testCommandsInFlightAreBounded() throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let loop = try EventLoop()
+        var options = RedisStore.Options(host: "127.0.0.1", port: server.port, prefix: "bound:", timeoutMs: 1000)
+        options.maxInFlight = 5
+        let store = RedisStore(options: options, limits: StoreLimits(), loop: loop)
+        runLoop(loop) { store.isConnected }
+        XCTAssertEqual(try server.command("CLIENT PAUSE 500 WRITE"), "+OK")
+        let failuresBefore = store.statistics.failures
+        for n in 0 ..< 12 { store.insert(value("v\(n)"), for: [key(n)]) }
+        XCTAssertEqual(store.pendingReplies, 5, "no more than the bound waits for an answer")
+        XCTAssertEqual(store.statistics.failures - failuresBefore, 7, "the rest are not sent (the hot tier keeps them)")
+        var misses: [StoredReasoning?] = [StoredReasoning(text: [1], storedAtMilliseconds: 0)]
+        store.lookup([key(0)]) { misses = $0 }
+        XCTAssertEqual(misses.count, 1)
+        XCTAssertNil(misses[0], "a lookup past the bound misses at once")
+        runLoop(loop) { store.pendingReplies == 0 }
     }
 
     func testWhenCommittedAnswersFalseWhenTheInsertIsLostOrCannotBeSent() throws {

@@ -24,6 +24,12 @@ public final class RedisStore: ReasoningStore {
         public var database = 0
         public var prefix = "thinkback:"
         public var timeoutMs: UInt64 = 50
+        /// A command unanswered this long means the server stopped answering (it may still
+        /// accept connections): the connection is dropped and made again.
+        public var stallMs: UInt64 = 1000
+        /// Commands sent and not yet answered, at most; beyond, a lookup misses at once and an
+        /// insert is not sent (the hot tier keeps it), so a slow server cannot grow memory.
+        public var maxInFlight = 10_000
         public var reconnectMinMs: UInt64 = 100
         public var reconnectMaxMs: UInt64 = 5000
 
@@ -53,10 +59,13 @@ public final class RedisStore: ReasoningStore {
     // loop thread only
     private var state = State.down
     private var replies: [((UnsafePointer<redisReply>?) -> Void)?] = []
+    /// When each command of `replies` was sent (monotonic, the loop's clock).
+    private var sentAtMs: [UInt64] = []
     private var replyHead = 0
+    private var stallTimer: LoopTimer?
+    private var stallTimerArmed = false
     private var backoffMs: UInt64
     private var reconnectTimer: LoopTimer?
-    private var timeoutsInARow = 0
     private var entrySerial: UInt64 = 0
     private let entryPrefix: String
     private var flushing = false
@@ -114,7 +123,6 @@ public final class RedisStore: ReasoningStore {
         if up {
             state = .up
             backoffMs = options.reconnectMinMs
-            timeoutsInARow = 0
             if options.database != 0 { send(["SELECT", String(options.database)].map { Array($0.utf8) }) { _ in } }
             if statistics.degraded {
                 statistics.degraded = false
@@ -141,7 +149,7 @@ public final class RedisStore: ReasoningStore {
     /// connected (no completion).
     @discardableResult
     private func send(_ arguments: [[UInt8]], _ completion: @escaping (UnsafePointer<redisReply>?) -> Void) -> Bool {
-        guard let client, state == .up else { return false }
+        guard let client, state == .up, pendingReplies < options.maxInFlight else { return false }
         var flat: [UInt8] = []
         flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count })
         var lengths: [Int] = []
@@ -161,7 +169,36 @@ public final class RedisStore: ReasoningStore {
         }
         guard rc == 0 else { return false }
         replies.append(completion)
+        sentAtMs.append(loop.nowMs)
+        armStallWatch()
         return true
+    }
+
+    /// Checks, while commands are unanswered, that the oldest is younger than `stallMs`.
+    private func armStallWatch() {
+        guard !stallTimerArmed else { return }
+        let timer = stallTimer ?? LoopTimer(loop: loop) { [unowned self] in
+            self.stallTimerArmed = false
+            self.checkStall()
+        }
+        stallTimer = timer
+        stallTimerArmed = true
+        timer.arm(milliseconds: options.stallMs)
+    }
+
+    private func checkStall() {
+        guard replyHead < replies.count, let client else { return }
+        let waited = loop.nowMs &- sentAtMs[replyHead]
+        guard waited >= options.stallMs else {
+            stallTimerArmed = true
+            stallTimer?.arm(milliseconds: options.stallMs - waited)
+            return
+        }
+        // Accepting but not answering: every unanswered command fails now (a nil reply each),
+        // and a fresh connection is made.
+        failed("redis did not answer for \(waited) ms")
+        cle_redis_drop(client)
+        connectionChanged(up: false)
     }
 
     private func replied(_ reply: UnsafePointer<redisReply>?) {
@@ -171,10 +208,14 @@ public final class RedisStore: ReasoningStore {
         replyHead += 1
         if replyHead == replies.count {
             replies.removeAll(keepingCapacity: true)
+            sentAtMs.removeAll(keepingCapacity: true)
             replyHead = 0
+            stallTimer?.cancel()
+            stallTimerArmed = false
             if flushing { loop.stop() }
         } else if replyHead > 4096 {
             replies.removeFirst(replyHead)
+            sentAtMs.removeFirst(replyHead)
             replyHead = 0
         }
         completion?(reply)
@@ -196,7 +237,6 @@ public final class RedisStore: ReasoningStore {
                 statistics.misses += keys.count
                 return completion(misses)
             }
-            timeoutsInARow = 0
             let now = clock.nowMilliseconds()
             var results = misses
             for i in 0..<keys.count {
@@ -225,14 +265,9 @@ public final class RedisStore: ReasoningStore {
     }
 
     private func timedOut() {
+        // A lookup that waited too long is a miss; a server that stopped answering altogether
+        // is found by the stall watch (`checkStall`).
         failed("redis did not answer within \(options.timeoutMs) ms")
-        timeoutsInARow += 1
-        // A server that accepts but never answers: start over on a fresh connection.
-        if timeoutsInARow >= 20, let client {
-            timeoutsInARow = 0
-            cle_redis_drop(client)
-            connectionChanged(up: false)
-        }
     }
 
     /// Sends the value and its keys (see `RedisScripts.insert`: the insert rule is decided in
