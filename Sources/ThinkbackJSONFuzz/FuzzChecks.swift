@@ -137,6 +137,9 @@ enum FuzzChecks {
     static func checkResponses(_ input: UnsafeRawBufferPointer, valid: Bool) {
         let response = try? ChatResponseScan(input)
         require((response != nil) == valid, "response scan disagrees with the validator")
+        for choice in response?.choices ?? [] {
+            require(choice.storedReasoning(storedAtMilliseconds: 0).isWellFormed, "a capture stores an invalid literal")
+        }
         let chunk = try? ChatChunkScan(input)
         require((chunk != nil) == valid, "chunk scan disagrees with the validator")
         if let chunk {
@@ -148,7 +151,9 @@ enum FuzzChecks {
         }
     }
 
-    /// Parsing in one piece or in two (split where the first byte says) gives the same events.
+    /// Parsing in one piece or in two (split where the first byte says) gives the same events
+    /// and the same capture; what a capture stores is always one JSON string literal (it is
+    /// spliced verbatim into later requests).
     static func checkSSE(_ input: UnsafeRawBufferPointer) {
         var whole = SSEParser()
         var events: [SSEEvent] = []
@@ -157,13 +162,27 @@ enum FuzzChecks {
             events.append(SSEEvent(event))
             capture.feed(event.data)
         }
-        _ = capture.result()
+        whole.finish { event in
+            events.append(SSEEvent(event))
+            capture.feed(event.data)
+        }
         let split = input.isEmpty ? 0 : Int(input[0]) * 7919 % (input.count + 1)
         var parts = SSEParser()
         var partEvents: [SSEEvent] = []
-        parts.feed(UnsafeRawBufferPointer(rebasing: input[..<split])) { partEvents.append(SSEEvent($0)) }
-        parts.feed(UnsafeRawBufferPointer(rebasing: input[split...])) { partEvents.append(SSEEvent($0)) }
+        var partCapture = StreamCapture()
+        let onPart: (SSEEventView) -> Void = { event in
+            partEvents.append(SSEEvent(event))
+            partCapture.feed(event.data)
+        }
+        parts.feed(UnsafeRawBufferPointer(rebasing: input[..<split]), onEvent: onPart)
+        parts.feed(UnsafeRawBufferPointer(rebasing: input[split...]), onEvent: onPart)
+        parts.finish(onEvent: onPart)
         require(events == partEvents, "SSE events depend on the split at \(split)")
+        let result = capture.result()
+        require(result == partCapture.result(), "the stream capture depends on the split at \(split)")
+        for choice in result ?? [] {
+            require(choice.storedReasoning(storedAtMilliseconds: 0).isWellFormed, "a stream capture stores an invalid literal")
+        }
     }
 
     /// Encoding any bytes gives a valid JSON string that decodes to them when they are UTF-8.
