@@ -212,10 +212,16 @@ static void request_complete_cb(struct evhttp_request *req, void *arg) {
    body took ~50 trips round the loop. When a read comes back full, read everything else the
    socket holds in one go, into one chain together with what is already buffered: the
    body then sits contiguously and evhttp hands it over by moving that chain (no pull-up copy).
-   Bounded per wake-up; evhttp still enforces the header and body limits on what it parses. */
+   Bounded per wake-up; evhttp still enforces the header and body limits on what it parses.
+   What is already buffered is copied into the new chain only when the new bytes are at least
+   as many: an upload arriving in small bursts would otherwise have its whole body copied again
+   on every burst (quadratic); this way each byte is copied a bounded number of times. */
 enum { CLE_LIBEVENT_READ = 4096, CLE_READ_AHEAD_MAX = 8 * 1024 * 1024 };
 
 static _Thread_local int reading_ahead;
+static _Thread_local uint64_t read_ahead_copied;
+
+uint64_t cle_read_ahead_copied_bytes(void) { return read_ahead_copied; }
 
 static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
     if (reading_ahead || info->n_added != CLE_LIBEVENT_READ) return;
@@ -223,7 +229,8 @@ static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *i
     int avail = 0;
     if (fd < 0 || ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0) return;
     size_t want = avail < CLE_READ_AHEAD_MAX ? (size_t)avail : CLE_READ_AHEAD_MAX;
-    size_t have = evbuffer_get_length(in);
+    size_t buffered = evbuffer_get_length(in);
+    size_t have = buffered <= want ? buffered : 0;   /* joined only when the new bytes pay for it */
     struct evbuffer *joined = evbuffer_new();
     struct evbuffer_iovec v;
     if (!joined) return;
@@ -236,6 +243,7 @@ static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *i
             evbuffer_commit_space(joined, &v, 1);
             evbuffer_drain(in, have);
             evbuffer_add_buffer(in, joined);   /* moves the chain */
+            read_ahead_copied += have;
         }
         /* got <= 0 (EAGAIN, EOF or an error): libevent's next read sees it as it would have */
     }

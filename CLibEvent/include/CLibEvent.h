@@ -85,6 +85,9 @@ cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *o
 uint16_t cle_server_port(const cle_server *server);
 /// Requests whose reply has not yet fully reached the client's socket (drain waits for 0).
 unsigned cle_server_unfinished(const cle_server *server);
+/// Bytes of already-buffered request data copied again by the read-ahead of this thread's
+/// servers, since the thread began (a diagnostic: uploads must cost linear work).
+uint64_t cle_read_ahead_copied_bytes(void);
 /// Stops accepting new connections (drain); open connections keep being served.
 void cle_server_stop_listening(cle_server *server);
 /// Frees the server and closes every connection.
