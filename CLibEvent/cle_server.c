@@ -15,6 +15,7 @@
 
 struct cle_server {
     cle_loop *loop;
+    int header_timeout_seconds;       /* the first request head of a connection, at most */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     cle_request_handler handler;
@@ -251,11 +252,89 @@ static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *i
     evbuffer_free(joined);
 }
 
+// MARK: the first request head's deadline
+
+/* A connection must bring its first request head (up to the empty line) within the header
+   timeout, or it is shut down: a slowloris trickling a head a byte at a time would otherwise
+   hold its descriptor for as long as each byte keeps the idle timeout from running out. The
+   watch holds a reference on the bufferevent, so its descriptor stays open (never reused)
+   until the watch is gone, whatever evhttp does meanwhile. */
+typedef struct cle_head_watch {
+    struct bufferevent *bev;
+    struct evbuffer_cb_entry *cb;
+    struct event *deadline;
+    uint8_t prev1, prev2;             /* the two bytes before the newest */
+    unsigned seen_text : 1;           /* a byte other than CR or LF has come */
+    unsigned done : 1;                /* the head is complete: only the clean-up is left */
+} cle_head_watch;
+
+static void head_watch_end(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_head_watch *w = arg;
+    if (!w->done) {
+        /* Too slow: evhttp meets the end of the stream at its next read and frees all. */
+        evutil_socket_t sock = bufferevent_getfd(w->bev);
+        if (sock >= 0) shutdown(sock, SHUT_RDWR);
+    }
+    evbuffer_remove_cb_entry(bufferevent_get_input(w->bev), w->cb);
+    event_free(w->deadline);
+    bufferevent_decref(w->bev);
+    free(w);
+}
+
+/* evbuffer callback on the connection's input: looks for the empty line that ends the head. */
+static void head_watch_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
+    cle_head_watch *w = arg;
+    if (w->done || info->n_added == 0) return;
+    size_t len = evbuffer_get_length(in);
+    struct evbuffer_ptr at;
+    if (evbuffer_ptr_set(in, &at, len - info->n_added, EVBUFFER_PTR_SET) != 0) return;
+    struct evbuffer_iovec v[8];
+    int n = evbuffer_peek(in, (ev_ssize_t)info->n_added, &at, v, 8);
+    size_t left = info->n_added;
+    for (int i = 0; i < n && i < 8 && left > 0; i++) {
+        const uint8_t *p = v[i].iov_base;
+        size_t m = v[i].iov_len < left ? v[i].iov_len : left;
+        left -= m;
+        for (size_t k = 0; k < m; k++) {
+            uint8_t b = p[k];
+            if (b == '\n' && w->seen_text && (w->prev1 == '\n' || (w->prev1 == '\r' && w->prev2 == '\n'))) {
+                w->done = 1;                        /* cleaned up outside this callback */
+                event_active(w->deadline, EV_TIMEOUT, 0);
+                return;
+            }
+            if (b != '\r' && b != '\n') w->seen_text = 1;
+            w->prev2 = w->prev1;
+            w->prev1 = b;
+        }
+    }
+}
+
+static void head_watch_start(cle_server *s, struct event_base *base, struct bufferevent *bev) {
+    if (s->header_timeout_seconds <= 0) return;
+    cle_head_watch *w = calloc(1, sizeof *w);
+    if (!w) return;
+    w->bev = bev;
+    w->deadline = evtimer_new(base, head_watch_end, w);
+    w->cb = w->deadline ? evbuffer_add_cb(bufferevent_get_input(bev), head_watch_input, w) : NULL;
+    if (!w->cb) {
+        if (w->deadline) event_free(w->deadline);
+        free(w);
+        return;
+    }
+    bufferevent_incref(bev);
+    struct timeval tv = { s->header_timeout_seconds, 0 };
+    evtimer_add(w->deadline, &tv);
+}
+
 /* evhttp_set_bevcb: the connection's bufferevent, as evhttp would make it, watched above. */
 static struct bufferevent *make_connection_bev(struct event_base *base, void *arg) {
-    (void)arg;
+    cle_server *s = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (bev) evbuffer_add_cb(bufferevent_get_input(bev), input_added_cb, bev);
+    if (bev) {
+        evbuffer_add_cb(bufferevent_get_input(bev), input_added_cb, bev);
+        head_watch_start(s, base, bev);
+    }
     return bev;
 }
 
@@ -301,7 +380,8 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     if (o->max_header_bytes > 0) evhttp_set_max_headers_size(s->http, o->max_header_bytes);
     if (o->idle_timeout_seconds > 0) evhttp_set_timeout(s->http, o->idle_timeout_seconds);
     evhttp_set_gencb(s->http, request_cb, s);
-    evhttp_set_bevcb(s->http, make_connection_bev, NULL);
+    s->header_timeout_seconds = o->header_timeout_seconds;
+    evhttp_set_bevcb(s->http, make_connection_bev, s);
     s->bound = evhttp_bind_socket_with_handle(s->http, o->address, o->port);
     if (!s->bound) {
         snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);

@@ -76,6 +76,7 @@ typedef struct cle_server_options {
     int64_t max_body_bytes;     // larger bodies get 413 from evhttp
     int64_t max_header_bytes;   // larger headers get 400 from evhttp
     int idle_timeout_seconds;   // keep-alive and read timeout of client connections
+    int header_timeout_seconds; // a connection's first request head, at most; 0: none
 } cle_server_options;
 
 /// Binds and starts serving. NULL on failure, with a message in `err`.

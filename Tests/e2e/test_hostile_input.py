@@ -104,3 +104,52 @@ def test_a_whole_answer_past_the_response_bound_is_a_502_never_buffered_without_
     assert chat(prx, False, {"x-sim-reasoning-length": "200"}).status_code == 200
     # A stream is relayed as it comes, never collected: no bound applies.
     assert chat(prx, True, {"x-sim-reasoning-length": "6000"}).status_code == 200
+
+
+def test_a_slowloris_is_closed_at_the_header_deadline_and_slows_nobody(stack):
+    import threading
+    import time
+    sim, prx = stack((), ("--client-header-timeout", "2"))
+    # Hundreds of connections, each trickling its first head and never ending it.
+    socks = []
+    for _ in range(300):
+        s = socket.create_connection(("127.0.0.1", prx))
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.is_set():
+            for s in socks:
+                try:
+                    s.sendall(b"X-A: b\r\n")
+                except OSError:
+                    pass
+            time.sleep(0.5)
+
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    try:
+        # Meanwhile an honest client is answered as usual.
+        started = time.monotonic()
+        r = chat(prx, False)
+        assert r.status_code == 200 and time.monotonic() - started < 2
+        # At the deadline every trickling connection is closed by the server.
+        time.sleep(3)
+        closed = 0
+        for s in socks:
+            s.settimeout(0.5)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:   # reset: closed too
+                closed += 1
+        assert closed == len(socks), f"{closed} of {len(socks)} closed"
+        # A head sent at once on a fresh connection is still fine, and keep-alive goes on.
+        assert chat(prx, False).status_code == 200
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()

@@ -7,6 +7,8 @@ public struct Config: Sendable {
     public var maxBodyBytes = 32 * 1024 * 1024
     public var maxHeaderBytes = 64 * 1024
     public var clientIdleTimeoutSeconds = 120
+    /// A connection's first request head (through its empty line) must arrive within this.
+    public var clientHeaderTimeoutSeconds = 10
     public var connectTimeoutMs = 10_000
     /// Non-stream answers arrive whole after the model finished thinking: keep this long.
     public var firstByteTimeoutMs = 600_000
@@ -124,6 +126,9 @@ extension Config {
         },
         ConfigOption(flag: "client-idle-timeout", help: "seconds an idle client connection is kept (default 120)") { c, v in
             c.clientIdleTimeoutSeconds = try positive(v, "client-idle-timeout")
+        },
+        ConfigOption(flag: "client-header-timeout", help: "seconds a new connection has to send its first request head; a slower one (a slowloris) is closed (default 10)") { c, v in
+            c.clientHeaderTimeoutSeconds = try positive(v, "client-header-timeout")
         },
         ConfigOption(flag: "connect-timeout-ms", help: "upstream connect timeout, then 502 (default 10000)") { c, v in
             c.connectTimeoutMs = try positive(v, "connect-timeout-ms")

@@ -41,7 +41,7 @@ public final class Proxy {
         let options = HTTPServer.Options(
             host: config.listenHost, port: config.listenPort,
             maxBodyBytes: config.maxBodyBytes, maxHeaderBytes: config.maxHeaderBytes,
-            idleTimeoutSeconds: config.clientIdleTimeoutSeconds)
+            idleTimeoutSeconds: config.clientIdleTimeoutSeconds, headerTimeoutSeconds: config.clientHeaderTimeoutSeconds)
         let server = try HTTPServer(loop: loop, options: options) { [unowned self] request in
             self.handle(request)
         }

@@ -9,13 +9,16 @@ public final class HTTPServer {
         public var maxBodyBytes: Int
         public var maxHeaderBytes: Int
         public var idleTimeoutSeconds: Int
+        /// A connection's first request head must arrive within this (0: no bound).
+        public var headerTimeoutSeconds: Int
         public init(host: String, port: UInt16, maxBodyBytes: Int = 32 << 20,
-                    maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120) {
+                    maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120, headerTimeoutSeconds: Int = 10) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.maxHeaderBytes = maxHeaderBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.headerTimeoutSeconds = headerTimeoutSeconds
         }
     }
 
@@ -34,7 +37,8 @@ public final class HTTPServer {
             var o = cle_server_options(address: host, port: options.port,
                                        max_body_bytes: Int64(options.maxBodyBytes),
                                        max_header_bytes: Int64(options.maxHeaderBytes),
-                                       idle_timeout_seconds: Int32(options.idleTimeoutSeconds))
+                                       idle_timeout_seconds: Int32(options.idleTimeoutSeconds),
+                                       header_timeout_seconds: Int32(options.headerTimeoutSeconds))
             return cle_server_new(loop.raw, &o, { exchange, ctx in
                 let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
                 server.handler(InboundRequest(exchange))
