@@ -103,15 +103,10 @@ struct HistoryHash: Sendable {
         merged = (merged ^ Self.round(0, b2)) &* Self.p1 &+ Self.p4
         merged = (merged ^ Self.round(0, b3)) &* Self.p1 &+ Self.p4
         merged &+= length
-        let words = [
-            Self.avalanche(merged ^ b0 &* Self.p3),
-            Self.avalanche(merged &+ b1 &* Self.p4 ^ Self.p1),
-            Self.avalanche(merged ^ b2 &* Self.p5 &+ Self.p2),
-            Self.avalanche(merged &+ b3 &* Self.p2 ^ Self.p3),
-        ]
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for w in words { withUnsafeBytes(of: w.littleEndian) { out.append(contentsOf: $0) } }
-        return SHA256Digest(bytes: out)!
+        // Straight into the digest's storage: no allocation per assistant message.
+        return SHA256Digest(storage: (Self.avalanche(merged ^ b0 &* Self.p3).littleEndian,
+                                      Self.avalanche(merged &+ b1 &* Self.p4 ^ Self.p1).littleEndian,
+                                      Self.avalanche(merged ^ b2 &* Self.p5 &+ Self.p2).littleEndian,
+                                      Self.avalanche(merged &+ b3 &* Self.p2 ^ Self.p3).littleEndian))
     }
 }

@@ -9,14 +9,8 @@ public struct KeyBuilder: Sendable {
         self.tenant = tenant
     }
 
-    /// The key of a tool-call id, or nil if the id normalises to nothing (it would collide
-    /// with every other such id).
-    public func toolCallKey(id: UnsafeRawBufferPointer) -> CacheKey? {
-        guard let digest = Self.normalizedToolCallIDDigest(id) else { return nil }
-        return CacheKey(tenant: tenant, kind: .toolCall, digest: digest)
-    }
-
-    /// The key of a tool-call id, or nil if the id normalises to nothing.
+    /// The key of a tool-call id alone (the kind earlier versions stored), or nil if the id
+    /// normalises to nothing (it would collide with every other such id).
     public func toolCallKey(id: some Collection<UInt8>) -> CacheKey? {
         let digest = id.withContiguousStorageIfAvailable { Self.normalizedToolCallIDDigest(UnsafeRawBufferPointer($0)) }
             ?? Array(id).withUnsafeBytes { Self.normalizedToolCallIDDigest($0) }
@@ -24,10 +18,15 @@ public struct KeyBuilder: Sendable {
         return CacheKey(tenant: tenant, kind: .toolCall, digest: digest)
     }
 
-    /// SHA-256 of `normalizedToolCallID(id)`, hashed run by run without building the
-    /// normalised copy; nil if it is empty.
+    /// SHA-256 of `normalizedToolCallID(id)`; nil if it is empty.
     static func normalizedToolCallIDDigest(_ id: UnsafeRawBufferPointer) -> SHA256Digest? {
         var sha = SHA256()
+        return hashNormalizedToolCallID(id, into: &sha) == 0 ? nil : sha.finalize()
+    }
+
+    /// Feeds `normalizedToolCallID(id)` into `sha` run by run, without building the
+    /// normalised copy; returns how many bytes it kept.
+    static func hashNormalizedToolCallID(_ id: UnsafeRawBufferPointer, into sha: inout SHA256) -> Int {
         var kept = 0
         var runStart = 0
         for i in 0 ..< id.count where !isASCIIAlphanumeric(id[i]) {
@@ -41,7 +40,7 @@ public struct KeyBuilder: Sendable {
             sha.update(UnsafeRawBufferPointer(rebasing: id[runStart...]))
             kept += id.count - runStart
         }
-        return kept == 0 ? nil : sha.finalize()
+        return kept
     }
 
     /// The key of a message's place in its conversation: `history` is the digest of the
@@ -56,14 +55,12 @@ public struct KeyBuilder: Sendable {
 
     /// The key of a tool-call id together with its message's content digest, or nil if the
     /// id normalises to nothing.
-    public func toolCallKey(id: some Collection<UInt8>, content: SHA256Digest) -> CacheKey? {
-        let normalized = Self.normalizedToolCallID(id)
-        guard !normalized.isEmpty else { return nil }
+    public func toolCallKey(id: [UInt8], content: SHA256Digest) -> CacheKey? {
+        // The fixed-length digest first, the id after it: unambiguous without a length.
         var sha = SHA256()
-        withUnsafeBytes(of: UInt64(normalized.count).bigEndian) { sha.update($0) }
-        sha.update(normalized)
         content.withUnsafeBytes { sha.update($0) }
-        return CacheKey(tenant: tenant, kind: .toolCallContent, digest: sha.finalize())
+        let kept = id.withUnsafeBytes { Self.hashNormalizedToolCallID($0, into: &sha) }
+        return kept == 0 ? nil : CacheKey(tenant: tenant, kind: .toolCallContent, digest: sha.finalize())
     }
 
     /// The content key of a finished content digest (see `contentKey(_:)`).

@@ -33,8 +33,6 @@ final class SQLiteCheckpointer: @unchecked Sendable {
     private var stopping = false    // guarded by mutex
     private var completed = 0       // guarded by mutex
     private var thread: pthread_t?
-    /// Checkpoints the loop ran itself because this thread fell behind (loop thread only).
-    private(set) var inline = 0
 
     /// Starts the thread; checkpoints `path` once a commit leaves half of `thresholdPages` in
     /// the WAL (the loop does it itself at `thresholdPages`).
@@ -61,7 +59,6 @@ final class SQLiteCheckpointer: @unchecked Sendable {
         sqlite3_wal_hook(database.handle, { ctx, db, _, pages in
             let me = Unmanaged<SQLiteCheckpointer>.fromOpaque(ctx!).takeUnretainedValue()
             if pages >= me.thresholdPages {
-                me.inline += 1
                 sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             } else if pages >= me.thresholdPages / 2 {
                 me.request()

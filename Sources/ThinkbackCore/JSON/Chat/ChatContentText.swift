@@ -31,29 +31,6 @@ public enum ChatContentText {
         }
     }
 
-    /// Calls `use` with the normalised text of `content`: straight from `body` for a string
-    /// without escapes (most tool results), else decoded into `scratch` (reused).
-    public static func withNormalized<R>(_ content: ChatMember, in body: UnsafeRawBufferPointer, scratch: inout [UInt8],
-                                         _ use: (UnsafeRawBufferPointer) -> R) -> R {
-        if content.kind == .string, !content.hasEscapes {
-            let span = content.stringSpan!.content
-            var lo = span.lowerBound
-            var hi = span.upperBound
-            while lo < hi, isSpace(body[lo]) { lo += 1 }
-            while hi > lo, isSpace(body[hi - 1]) { hi -= 1 }
-            return use(UnsafeRawBufferPointer(rebasing: body[lo ..< hi]))
-        }
-        scratch.removeAll(keepingCapacity: true)
-        appendText(content, in: body, to: &scratch)
-        return scratch.withUnsafeBytes { raw in
-            var lo = 0
-            var hi = raw.count
-            while lo < hi, isSpace(raw[lo]) { lo += 1 }
-            while hi > lo, isSpace(raw[hi - 1]) { hi -= 1 }
-            return use(UnsafeRawBufferPointer(rebasing: raw[lo ..< hi]))
-        }
-    }
-
     /// Reads an array of content parts, appending each part's `text` string.
     static func appendTextParts(_ reader: inout JSONReader, to text: inout [UInt8]) throws(JSONSyntaxError) {
         try reader.beginArray()
