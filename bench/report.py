@@ -181,6 +181,13 @@ def main():
             # What the group commit adds to the last byte: each store against memory (which
             # commits at once), same load, same run.
             for suffix in ("", "-stream"):
+                ngx = by.get(("commit", f"nginx{suffix}"))
+                for store in ("memory", "sqlite", "redis"):
+                    t = by.get(("commit", f"thinkback-{store}{suffix}"))
+                    if ngx and t and ngx.get("cpu_us") and t.get("cpu_us"):
+                        notes.append(f"commit{suffix or ' (whole answers)'}: thinkback-{store} at the defaults: CPU/req "
+                                     f"{t['cpu_us'] / ngx['cpu_us']:.2f}× nginx ({t['cpu_us']:.1f} vs {ngx['cpu_us']:.1f} µs), "
+                                     f"p99 {t['p99'] / ngx['p99']:.2f}× nginx's")
                 base = by.get(("commit", f"thinkback-memory{suffix}"))
                 for other in ("sqlite", "redis"):
                     o = by.get(("commit", f"thinkback-{other}{suffix}"))
