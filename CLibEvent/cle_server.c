@@ -15,7 +15,12 @@
 
 struct cle_server {
     cle_loop *loop;
-    int header_timeout_seconds;       /* the first request head of a connection, at most */
+    int header_timeout_seconds;       /* a request head, at most; 0: no deadline */
+    int body_timeout_seconds;         /* between reads of a request body; 0: no deadline */
+    uint8_t *reject_reply;            /* the whole 400 response sent raw (bad chunked framing) */
+    size_t reject_reply_len;
+    const uint8_t *reject_body;       /* its body (inside reject_reply) */
+    size_t reject_body_len;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     cle_request_handler handler;
@@ -27,19 +32,37 @@ struct cle_server {
     int conns_cap;
 };
 
-/* A client connection whose requests are watched for the client leaving. Its watch is one
-   persistent read event for the connection's life: evhttp stops reading while a request is
-   upstream and starts again for the next, and with the watch in place epoll's registration
-   never changes (an EPOLLRDHUP watch per request cost two epoll_ctl per request). */
+/* A client connection (see "a connection's request framing and deadlines" below). It also
+   watches the client leaving while a request is upstream: one persistent read event for the
+   connection's life: evhttp stops reading while a request is upstream and starts again for
+   the next, and with the watch in place epoll's registration never changes (an EPOLLRDHUP
+   watch per request cost two epoll_ctl per request). */
 typedef struct cle_conn {
     cle_server *server;
-    struct evhttp_connection *evcon;
+    struct evhttp_connection *evcon;  /* NULL until adopted */
     struct bufferevent *bev;
     evutil_socket_t fd;
     struct event *watch;              /* in the same allocation, right after this struct */
+    struct event *deadline;           /* the head's or the body's deadline; same allocation */
+    struct evbuffer_cb_entry *input_cb;
     cle_exchange *x;                  /* the exchange in flight, or NULL */
+    struct timeval due;               /* when this phase's deadline passes; tv_sec 0: none */
+    uint64_t chunk_left;              /* chunked body: the size being read, then data left */
+    uint8_t phase;                    /* CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_REQUEST */
+    uint8_t chunk_state;              /* CK_… */
+    uint8_t chunk_digits;
+    uint8_t name_at;                  /* "transfer-encoding" bytes matched on this line; 0xff: not it */
+    uint8_t prev1, prev2;             /* the two head bytes before the newest */
+    unsigned watch_assigned : 1;
     unsigned watching : 1;            /* the watch is added */
     unsigned closed_mode : 1;         /* watching EV_CLOSED: the client sent more mid-request */
+    unsigned adopted : 1;             /* evcon known, close callback set, our bev reference gone */
+    unsigned deadline_armed : 1;
+    unsigned seen_text : 1;           /* the head has a byte other than CR or LF */
+    unsigned head_done : 1;
+    unsigned chunked : 1;             /* the head has a Transfer-Encoding line */
+    unsigned rejected_head : 1;       /* a NUL in the head */
+    unsigned rejected : 1;            /* not to be handled: answered 400, or to be */
 } cle_conn;
 
 struct cle_exchange {
@@ -144,6 +167,8 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     c->x = NULL;
     if (c->fd >= 0 && c->fd < s->conns_cap && s->conns[c->fd] == c) s->conns[c->fd] = NULL;
     if (c->watching) event_del(c->watch);
+    if (c->deadline_armed) event_del(c->deadline);
+    if (c->input_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     free(c);
     if (x) exchange_client_gone(x);
 }
@@ -207,6 +232,15 @@ static void request_complete_cb(struct evhttp_request *req, void *arg) {
     s->unfinished--;
 }
 
+static void conn_request_done(cle_conn *c);
+
+static void request_complete_conn_cb(struct evhttp_request *req, void *arg) {
+    (void)req;
+    cle_conn *c = arg;
+    c->server->unfinished--;
+    conn_request_done(c);
+}
+
 // MARK: reading request bodies at once
 
 /* libevent 2.1 reads at most 4,096 bytes per wake-up (EVBUFFER_MAX_READ), so a 200 KB request
@@ -216,7 +250,8 @@ static void request_complete_cb(struct evhttp_request *req, void *arg) {
    Bounded per wake-up; evhttp still enforces the header and body limits on what it parses.
    What is already buffered is copied into the new chain only when the new bytes are at least
    as many: an upload arriving in small bursts would otherwise have its whole body copied again
-   on every burst (quadratic); this way each byte is copied a bounded number of times. */
+   on every burst (quadratic); this way each byte is copied a bounded number of times.
+   Returns the bytes added. */
 enum { CLE_LIBEVENT_READ = 4096, CLE_READ_AHEAD_MAX = 8 * 1024 * 1024 };
 
 static _Thread_local int reading_ahead;
@@ -224,17 +259,17 @@ static _Thread_local uint64_t read_ahead_copied;
 
 uint64_t cle_read_ahead_copied_bytes(void) { return read_ahead_copied; }
 
-static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
-    if (reading_ahead || info->n_added != CLE_LIBEVENT_READ) return;
-    evutil_socket_t fd = bufferevent_getfd(arg);
+static size_t read_ahead(struct evbuffer *in, struct bufferevent *bev) {
+    evutil_socket_t fd = bufferevent_getfd(bev);
     int avail = 0;
-    if (fd < 0 || ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0) return;
+    if (fd < 0 || ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0) return 0;
     size_t want = avail < CLE_READ_AHEAD_MAX ? (size_t)avail : CLE_READ_AHEAD_MAX;
     size_t buffered = evbuffer_get_length(in);
     size_t have = buffered <= want ? buffered : 0;   /* joined only when the new bytes pay for it */
     struct evbuffer *joined = evbuffer_new();
     struct evbuffer_iovec v;
-    if (!joined) return;
+    size_t added = 0;
+    if (!joined) return 0;
     reading_ahead = 1;
     if (evbuffer_reserve_space(joined, (ev_ssize_t)(have + want), &v, 1) == 1 && v.iov_len >= have + want) {
         evbuffer_copyout(in, v.iov_base, have);
@@ -245,101 +280,406 @@ static void input_added_cb(struct evbuffer *in, const struct evbuffer_cb_info *i
             evbuffer_drain(in, have);
             evbuffer_add_buffer(in, joined);   /* moves the chain */
             read_ahead_copied += have;
+            added = (size_t)got;
         }
         /* got <= 0 (EAGAIN, EOF or an error): libevent's next read sees it as it would have */
     }
     reading_ahead = 0;
     evbuffer_free(joined);
+    return added;
 }
 
-// MARK: the first request head's deadline
+// MARK: a connection's request framing and deadlines
 
-/* A connection must bring its first request head (up to the empty line) within the header
-   timeout, or it is shut down: a slowloris trickling a head a byte at a time would otherwise
-   hold its descriptor for as long as each byte keeps the idle timeout from running out. The
-   watch holds a reference on the bufferevent, so its descriptor stays open (never reused)
-   until the watch is gone, whatever evhttp does meanwhile. */
-typedef struct cle_head_watch {
-    struct bufferevent *bev;
-    struct evbuffer_cb_entry *cb;
-    struct event *deadline;
-    uint8_t prev1, prev2;             /* the two bytes before the newest */
-    unsigned seen_text : 1;           /* a byte other than CR or LF has come */
-    unsigned done : 1;                /* the head is complete: only the clean-up is left */
-} cle_head_watch;
+/* Every client connection gets a cle_conn when evhttp makes its bufferevent. It follows the
+   connection's requests from the bytes read, ahead of evhttp's parser:
+   - a request head must be complete within the header timeout (from the accept for the
+     first request, from its first byte for later ones on a kept-alive connection);
+   - a body must keep arriving: at most the body timeout between reads;
+   - a NUL anywhere in a head (evhttp would cut the value there) marks the request bad: it is
+     answered 400 and the connection closed instead of being handled;
+   - a chunked body's framing is checked strictly (RFC 9112 §7.1): a chunk size that is not
+     plain hex followed by CRLF, data not followed by CRLF, or a chunk extension (evhttp cannot
+     read one) is answered 400 and the connection closed; evhttp would say 413.
+   A missed deadline shuts the socket down: evhttp meets the end of the stream and frees all.
+   Until the connection is adopted (its evhttp_connection known and its close callback set, in
+   the loop pass after the accept) the conn holds a reference on the bufferevent; afterwards
+   the close callback frees the conn. */
+enum { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_REQUEST };
+enum { CK_SIZE, CK_SIZE_MORE, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF,
+       CK_TRAILER_START, CK_TRAILER_LINE, CK_TRAILER_LF, CK_END_LF, CK_DONE };
+enum { CLE_CHUNK_SIZE_DIGITS = 15 };
 
-static void head_watch_end(evutil_socket_t fd, short what, void *arg) {
-    (void)fd; (void)what;
-    cle_head_watch *w = arg;
-    if (!w->done) {
-        /* Too slow: evhttp meets the end of the stream at its next read and frees all. */
-        evutil_socket_t sock = bufferevent_getfd(w->bev);
-        if (sock >= 0) shutdown(sock, SHUT_RDWR);
+static const char te_name[] = "transfer-encoding";
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg);
+static void connection_closed_cb(struct evhttp_connection *evcon, void *arg);
+
+static struct timeval loop_now(cle_server *s) {
+    struct timeval now;
+    event_base_gettimeofday_cached(s->loop->base, &now);
+    return now;
+}
+
+/* Sets the phase's deadline `seconds` from now; the timer is (re)armed only when it would
+   otherwise fire later than that (it re-checks `due` when it fires). */
+static void conn_set_due(cle_conn *c, int seconds) {
+    cle_server *s = c->server;
+    if (seconds <= 0) {
+        c->due.tv_sec = 0;
+        return;
     }
-    evbuffer_remove_cb_entry(bufferevent_get_input(w->bev), w->cb);
-    event_free(w->deadline);
-    bufferevent_decref(w->bev);
-    free(w);
+    struct timeval now = loop_now(s);
+    c->due = now;
+    c->due.tv_sec += seconds;
+    if (!c->deadline_armed) {
+        struct timeval tv = { seconds, 0 };
+        c->deadline_armed = event_add(c->deadline, &tv) == 0;
+    }
 }
 
-/* evbuffer callback on the connection's input: looks for the empty line that ends the head. */
-static void head_watch_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
-    cle_head_watch *w = arg;
-    if (w->done || info->n_added == 0) return;
-    size_t len = evbuffer_get_length(in);
-    struct evbuffer_ptr at;
-    if (evbuffer_ptr_set(in, &at, len - info->n_added, EVBUFFER_PTR_SET) != 0) return;
-    struct evbuffer_iovec v[8];
-    int n = evbuffer_peek(in, (ev_ssize_t)info->n_added, &at, v, 8);
-    size_t left = info->n_added;
-    for (int i = 0; i < n && i < 8 && left > 0; i++) {
-        const uint8_t *p = v[i].iov_base;
-        size_t m = v[i].iov_len < left ? v[i].iov_len : left;
-        left -= m;
-        for (size_t k = 0; k < m; k++) {
-            uint8_t b = p[k];
-            if (b == '\n' && w->seen_text && (w->prev1 == '\n' || (w->prev1 == '\r' && w->prev2 == '\n'))) {
-                w->done = 1;                        /* cleaned up outside this callback */
-                event_active(w->deadline, EV_TIMEOUT, 0);
+static void conn_clear_due(cle_conn *c) {
+    c->due.tv_sec = 0;
+    if (c->deadline_armed) {
+        event_del(c->deadline);
+        c->deadline_armed = 0;
+    }
+}
+
+/* Makes room for descriptor `fd` in the server's table of conns. 0, or -1. */
+static int conns_reserve(cle_server *s, evutil_socket_t fd) {
+    if (fd < 0) return -1;
+    if (fd < s->conns_cap) return 0;
+    int cap = s->conns_cap ? s->conns_cap : 256;
+    while (cap <= fd) cap *= 2;
+    cle_conn **grown = realloc(s->conns, (size_t)cap * sizeof *grown);
+    if (!grown) return -1;
+    memset(grown + s->conns_cap, 0, (size_t)(cap - s->conns_cap) * sizeof *grown);
+    s->conns = grown;
+    s->conns_cap = cap;
+    return 0;
+}
+
+/* Learns the evhttp_connection (evhttp made the bufferevent's callbacks point at it) and
+   hands the conn's lifetime to its close callback. 0: adopted; -1: evhttp has already let the
+   connection go (its callbacks are cleared), and the conn was freed. */
+static int conn_adopt(cle_conn *c) {
+    if (c->adopted) return 0;
+    bufferevent_event_cb eventcb = NULL;
+    void *arg = NULL;
+    bufferevent_getcb(c->bev, NULL, NULL, &eventcb, &arg);
+    struct evhttp_connection *evcon = arg;
+    if (!eventcb || !evcon || evhttp_connection_get_bufferevent(evcon) != c->bev) {
+        struct bufferevent *bev = c->bev;
+        if (c->deadline_armed) event_del(c->deadline);
+        evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->input_cb);
+        free(c);
+        bufferevent_decref(bev);
+        return -1;
+    }
+    cle_server *s = c->server;
+    c->evcon = evcon;
+    c->fd = bufferevent_getfd(c->bev);
+    if (conns_reserve(s, c->fd) == 0) s->conns[c->fd] = c;
+    evhttp_connection_set_closecb(evcon, connection_closed_cb, c);
+    c->adopted = 1;
+    bufferevent_decref(c->bev);
+    return 0;
+}
+
+/* A request that must not be handled: `raw` writes the server's 400 straight to the socket
+   (evhttp holds no request to answer through) and ends the sending side. Either way the
+   deadline closes the connection if evhttp has not by then. */
+static void conn_reject(cle_conn *c, int raw) {
+    if (c->rejected) return;
+    c->rejected = 1;
+    cle_server *s = c->server;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (raw && fd >= 0) {
+        if (s->reject_reply_len) send(fd, s->reject_reply, s->reject_reply_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        shutdown(fd, SHUT_WR);
+    }
+    conn_set_due(c, s->header_timeout_seconds > 0 ? s->header_timeout_seconds : 10);
+}
+
+/* A chunked body's framing, byte by byte; the return is how many bytes were taken (all of
+   them unless the body ended first). */
+static size_t conn_check_chunks(cle_conn *c, const uint8_t *p, size_t n) {
+    size_t k = 0;
+    while (k < n && !c->rejected) {
+        uint8_t b = p[k];
+        switch (c->chunk_state) {
+        case CK_DATA: {
+            size_t take = n - k < c->chunk_left ? n - k : (size_t)c->chunk_left;
+            c->chunk_left -= take;
+            k += take;
+            if (!c->chunk_left) c->chunk_state = CK_DATA_CR;
+            continue;
+        }
+        case CK_SIZE:
+        case CK_SIZE_MORE: {
+            int digit = b >= '0' && b <= '9' ? b - '0'
+                      : b >= 'a' && b <= 'f' ? b - 'a' + 10
+                      : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+            if (digit >= 0 && c->chunk_digits < CLE_CHUNK_SIZE_DIGITS) {
+                c->chunk_left = c->chunk_left * 16 + (uint64_t)digit;
+                c->chunk_digits++;
+                c->chunk_state = CK_SIZE_MORE;
+            } else if (b == '\r' && c->chunk_state == CK_SIZE_MORE) {
+                c->chunk_state = CK_SIZE_LF;
+            } else {
+                conn_reject(c, 1);
+            }
+            break;
+        }
+        case CK_SIZE_LF:
+            if (b != '\n') { conn_reject(c, 1); break; }
+            c->chunk_digits = 0;
+            c->chunk_state = c->chunk_left ? CK_DATA : CK_TRAILER_START;
+            break;
+        case CK_DATA_CR:
+            if (b == '\r') c->chunk_state = CK_DATA_LF;
+            else conn_reject(c, 1);
+            break;
+        case CK_DATA_LF:
+            if (b == '\n') c->chunk_state = CK_SIZE;
+            else conn_reject(c, 1);
+            break;
+        case CK_TRAILER_START:
+            if (b == '\r') c->chunk_state = CK_END_LF;
+            else if (b == 0 || b == '\n') conn_reject(c, 1);
+            else c->chunk_state = CK_TRAILER_LINE;
+            break;
+        case CK_TRAILER_LINE:
+            if (b == '\r') c->chunk_state = CK_TRAILER_LF;
+            else if (b == 0 || b == '\n') conn_reject(c, 1);
+            break;
+        case CK_TRAILER_LF:
+            if (b == '\n') c->chunk_state = CK_TRAILER_START;
+            else conn_reject(c, 1);
+            break;
+        case CK_END_LF:
+            if (b == '\n') { c->chunk_state = CK_DONE; return k + 1; }
+            conn_reject(c, 1);
+            break;
+        case CK_DONE:
+            return k;
+        }
+        k++;
+    }
+    return k;
+}
+
+/* The head's bytes: a NUL marks the request bad; the first line that starts with
+   "Transfer-Encoding:" makes the body chunked (whatever its value: any other value is refused
+   once the request is read); an empty line ends the head (head_done). Returns the bytes of
+   the head taken. */
+static size_t conn_scan_head(cle_conn *c, const uint8_t *p, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        uint8_t b = p[k];
+        if (b == 0) c->rejected_head = 1;
+        if (b == '\n') {
+            if (c->seen_text && (c->prev1 == '\n' || (c->prev1 == '\r' && c->prev2 == '\n'))) {
+                c->head_done = 1;
+                return k + 1;
+            }
+            c->name_at = 0;
+        } else if (b != '\r') {
+            c->seen_text = 1;
+            if (c->name_at < sizeof te_name - 1) {
+                uint8_t lower = b >= 'A' && b <= 'Z' ? b + 32 : b;
+                c->name_at = lower == (uint8_t)te_name[c->name_at] ? c->name_at + 1 : 0xff;
+            } else if (c->name_at == sizeof te_name - 1) {
+                if (b == ':') c->chunked = 1;
+                c->name_at = 0xff;
+            }
+        }
+        c->prev2 = c->prev1;
+        c->prev1 = b;
+    }
+    return n;
+}
+
+/* Starts reading a request head: its deadline runs from now. */
+static void conn_begin_head(cle_conn *c) {
+    c->phase = CONN_HEAD;
+    c->head_done = 0;
+    c->chunked = 0;
+    c->rejected_head = 0;
+    c->seen_text = 0;
+    c->name_at = 0;
+    c->prev1 = c->prev2 = 0;
+    conn_set_due(c, c->server->header_timeout_seconds);
+}
+
+/* Follows the request framing over `n` bytes just read. */
+static void conn_follow(cle_conn *c, const uint8_t *p, size_t n) {
+    while (n && !c->rejected) {
+        switch (c->phase) {
+        case CONN_IDLE:
+            conn_begin_head(c);
+            break;
+        case CONN_HEAD: {
+            size_t used = conn_scan_head(c, p, n);
+            p += used;
+            n -= used;
+            if (!c->head_done) return;
+            if (c->rejected_head) {       /* answered 400 once evhttp hands the request over */
+                conn_reject(c, 0);
                 return;
             }
-            if (b != '\r' && b != '\n') w->seen_text = 1;
-            w->prev2 = w->prev1;
-            w->prev1 = b;
+            c->phase = CONN_BODY;
+            c->chunk_state = CK_SIZE;
+            c->chunk_left = 0;
+            c->chunk_digits = 0;
+            conn_set_due(c, c->server->body_timeout_seconds);
+            break;
+        }
+        case CONN_BODY:
+            conn_set_due(c, c->server->body_timeout_seconds);   /* progress */
+            if (c->chunked && c->chunk_state != CK_DONE) conn_check_chunks(c, p, n);
+            return;
+        default:                      /* CONN_REQUEST: read after the reply (pipelining) */
+            return;
         }
     }
 }
 
-static void head_watch_start(cle_server *s, struct event_base *base, struct bufferevent *bev) {
-    if (s->header_timeout_seconds <= 0) return;
-    cle_head_watch *w = calloc(1, sizeof *w);
-    if (!w) return;
-    w->bev = bev;
-    w->deadline = evtimer_new(base, head_watch_end, w);
-    w->cb = w->deadline ? evbuffer_add_cb(bufferevent_get_input(bev), head_watch_input, w) : NULL;
-    if (!w->cb) {
-        if (w->deadline) event_free(w->deadline);
-        free(w);
-        return;
+/* Follows the last `n` bytes of `in`. */
+static void conn_follow_tail(cle_conn *c, struct evbuffer *in, size_t n) {
+    size_t len = evbuffer_get_length(in);
+    if (n > len) n = len;
+    struct evbuffer_ptr at;
+    if (evbuffer_ptr_set(in, &at, len - n, EVBUFFER_PTR_SET) != 0) return;
+    while (n && !c->rejected && c->phase != CONN_REQUEST) {
+        struct evbuffer_iovec v[8];
+        int got = evbuffer_peek(in, (ev_ssize_t)n, &at, v, 8);
+        if (got <= 0) return;
+        size_t step = 0;
+        for (int i = 0; i < got && i < 8 && n > step; i++) {
+            size_t m = v[i].iov_len < n - step ? v[i].iov_len : n - step;
+            conn_follow(c, v[i].iov_base, m);
+            step += m;
+        }
+        n -= step;
+        if (n && evbuffer_ptr_set(in, &at, step, EVBUFFER_PTR_ADD) != 0) return;
     }
-    bufferevent_incref(bev);
-    struct timeval tv = { s->header_timeout_seconds, 0 };
-    evtimer_add(w->deadline, &tv);
 }
 
-/* evhttp_set_bevcb: the connection's bufferevent, as evhttp would make it, watched above. */
+static void conn_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
+    cle_conn *c = arg;
+    if (reading_ahead || info->n_added == 0) return;
+    if (!c->adopted && conn_adopt(c) != 0) return;
+    size_t n = info->n_added;
+    if (n == CLE_LIBEVENT_READ) n += read_ahead(in, c->bev);
+    if (c->rejected || c->phase == CONN_REQUEST) return;
+    if (c->phase == CONN_BODY && !c->chunked) {      /* a plain body: only its progress counts */
+        conn_set_due(c, c->server->body_timeout_seconds);
+        return;
+    }
+    conn_follow_tail(c, in, n);
+}
+
+/* The reply reached the socket: the connection waits for its next request, whose bytes may
+   already be here (pipelined). */
+static void conn_request_done(cle_conn *c) {
+    c->phase = CONN_IDLE;
+    conn_clear_due(c);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
+    if (len) conn_follow_tail(c, in, len);
+}
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_conn *c = arg;
+    c->deadline_armed = 0;
+    if (!c->adopted && conn_adopt(c) != 0) return;
+    if (!c->due.tv_sec) return;
+    struct timeval now = loop_now(c->server);
+    if (evutil_timercmp(&now, &c->due, <)) {
+        struct timeval left;
+        evutil_timersub(&c->due, &now, &left);
+        c->deadline_armed = event_add(c->deadline, &left) == 0;
+        return;
+    }
+    /* Too slow: evhttp meets the end of the stream at its next read and frees all. */
+    c->due.tv_sec = 0;
+    evutil_socket_t sock = bufferevent_getfd(c->bev);
+    if (sock >= 0) shutdown(sock, SHUT_RDWR);
+}
+
+/* One allocation for the connection and its two events (an idle stream holds all three). */
+static cle_conn *conn_new(cle_server *s, struct bufferevent *bev) {
+    size_t head = (sizeof(cle_conn) + 15) & ~(size_t)15;
+    size_t ev = (event_get_struct_event_size() + 15) & ~(size_t)15;
+    cle_conn *c = calloc(1, head + 2 * ev);
+    if (!c) return NULL;
+    c->server = s;
+    c->bev = bev;
+    c->fd = -1;
+    c->watch = (struct event *)((char *)c + head);
+    c->deadline = (struct event *)((char *)c + head + ev);
+    event_assign(c->deadline, s->loop->base, -1, 0, conn_deadline_cb, c);
+    return c;
+}
+
+/* evhttp_set_bevcb: the connection's bufferevent, as evhttp would make it, followed above. */
 static struct bufferevent *make_connection_bev(struct event_base *base, void *arg) {
     cle_server *s = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (bev) {
-        evbuffer_add_cb(bufferevent_get_input(bev), input_added_cb, bev);
-        head_watch_start(s, base, bev);
+    if (!bev) return NULL;
+    cle_conn *c = conn_new(s, bev);
+    if (!c) return bev;
+    c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_input_cb, c);
+    if (!c->input_cb) {
+        free(c);
+        return bev;
     }
+    bufferevent_incref(bev);          /* until adopted */
+    c->phase = CONN_HEAD;             /* the first head's deadline runs from the accept */
+    c->due = loop_now(s);
+    c->due.tv_sec += s->header_timeout_seconds > 0 ? s->header_timeout_seconds : 0;
+    if (s->header_timeout_seconds <= 0) c->due.tv_sec = 0;
+    struct timeval zero = { 0, 0 };   /* adopted in this loop pass, unless bytes come first */
+    c->deadline_armed = event_add(c->deadline, &zero) == 0;
     return bev;
+}
+
+/* The conn of a request's connection, if it has one. */
+static cle_conn *conn_of(cle_server *s, struct evhttp_request *req) {
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0 || fd >= s->conns_cap) return NULL;
+    cle_conn *c = s->conns[fd];
+    return c && c->evcon == evcon ? c : NULL;
+}
+
+/* A request the connection's framing check refused before evhttp finished reading it (a NUL
+   in its head): 400 and close, never handled. */
+static void reply_rejected(cle_server *s, struct evhttp_request *req) {
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Connection", "close");
+    struct evbuffer *body = evbuffer_new();
+    if (body) evbuffer_add(body, s->reject_body, s->reject_body_len);
+    evhttp_send_reply(req, 400, "Bad Request", body);
+    if (body) evbuffer_free(body);
 }
 
 static void request_cb(struct evhttp_request *req, void *arg) {
     cle_server *s = arg;
+    cle_conn *c = conn_of(s, req);
+    if (c) {
+        conn_clear_due(c);
+        c->phase = CONN_REQUEST;
+        if (c->rejected) {
+            reply_rejected(s, req);
+            return;
+        }
+    }
     cle_exchange *x = calloc(1, sizeof *x);
     if (!x) {
         evhttp_send_error(req, 503, "Out of memory");
@@ -350,7 +690,8 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     x->server = s;
     event_base_gettimeofday_cached(s->loop->base, &x->born);
     s->unfinished++;
-    evhttp_request_set_on_complete_cb(req, request_complete_cb, s);
+    if (c) evhttp_request_set_on_complete_cb(req, request_complete_conn_cb, c);
+    else evhttp_request_set_on_complete_cb(req, request_complete_cb, s);
     s->handler(x, s->ctx);
 }
 
@@ -381,12 +722,27 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     if (o->idle_timeout_seconds > 0) evhttp_set_timeout(s->http, o->idle_timeout_seconds);
     evhttp_set_gencb(s->http, request_cb, s);
     s->header_timeout_seconds = o->header_timeout_seconds;
+    s->body_timeout_seconds = o->body_timeout_seconds;
+    if (o->reject_body_len) {
+        char head[160];
+        int hl = snprintf(head, sizeof head, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                          "Content-Length: %zu\r\nConnection: close\r\n\r\n", o->reject_body_len);
+        s->reject_reply = malloc((size_t)hl + o->reject_body_len);
+        if (s->reject_reply) {
+            memcpy(s->reject_reply, head, (size_t)hl);
+            memcpy(s->reject_reply + hl, o->reject_body, o->reject_body_len);
+            s->reject_reply_len = (size_t)hl + o->reject_body_len;
+            s->reject_body = s->reject_reply + hl;
+            s->reject_body_len = o->reject_body_len;
+        }
+    }
     evhttp_set_bevcb(s->http, make_connection_bev, s);
     s->bound = evhttp_bind_socket_with_handle(s->http, o->address, o->port);
     if (!s->bound) {
         snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);
         evhttp_free(s->http);
         evbuffer_free(s->scratch);
+        free(s->reject_reply);
         free(s);
         return NULL;
     }
@@ -419,6 +775,7 @@ void cle_server_free(cle_server *s) {
     evhttp_free(s->http);             /* frees the connections: their close callbacks free ours */
     free(s->conns);
     evbuffer_free(s->scratch);
+    free(s->reject_reply);
     free(s);
 }
 
@@ -675,30 +1032,22 @@ void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *ctx) {
     struct evhttp_connection *evcon = evhttp_request_get_connection(x->req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
-    if (fd < 0) return;
-    if (fd >= s->conns_cap) {
-        int cap = s->conns_cap ? s->conns_cap : 256;
-        while (cap <= fd) cap *= 2;
-        cle_conn **grown = realloc(s->conns, (size_t)cap * sizeof *grown);
-        if (!grown) return;
-        memset(grown + s->conns_cap, 0, (size_t)(cap - s->conns_cap) * sizeof *grown);
-        s->conns = grown;
-        s->conns_cap = cap;
-    }
+    if (conns_reserve(s, fd) != 0) return;
     cle_conn *c = s->conns[fd];
     if (!c || c->evcon != evcon) {
-        /* one allocation for the connection and its event (an idle stream holds both) */
-        size_t head = (sizeof *c + 15) & ~(size_t)15;
-        c = calloc(1, head + event_get_struct_event_size());
+        /* a connection made without a conn (its allocation failed then): watched from here */
+        c = conn_new(s, bev);
         if (!c) return;
-        c->server = s;
         c->evcon = evcon;
-        c->bev = bev;
         c->fd = fd;
-        c->watch = (struct event *)((char *)c + head);
-        event_assign(c->watch, s->loop->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
+        c->adopted = 1;
+        c->phase = CONN_REQUEST;
         s->conns[fd] = c;
         evhttp_connection_set_closecb(evcon, connection_closed_cb, c);
+    }
+    if (!c->watch_assigned) {
+        event_assign(c->watch, s->loop->base, fd, EV_READ | EV_PERSIST, watch_cb, c);
+        c->watch_assigned = 1;
     }
     c->x = x;
     x->conn = c;

@@ -76,7 +76,13 @@ typedef struct cle_server_options {
     int64_t max_body_bytes;     // larger bodies get 413 from evhttp
     int64_t max_header_bytes;   // larger headers get 400 from evhttp
     int idle_timeout_seconds;   // keep-alive and read timeout of client connections
-    int header_timeout_seconds; // a connection's first request head, at most; 0: none
+    int header_timeout_seconds; // a request head, at most (from the accept for a connection's
+                                // first, from its first byte for later ones); 0: none
+    int body_timeout_seconds;   // a request body, at most between two reads; 0: none
+    // The body of the 400 sent for a request refused before evhttp could hand it over (a NUL
+    // in its head, bad chunked framing); copied.
+    const uint8_t *_Nullable reject_body;
+    size_t reject_body_len;
 } cle_server_options;
 
 /// Binds and starts serving. NULL on failure, with a message in `err`.

@@ -46,6 +46,9 @@ CASES = {
     "obfuscated-transfer-encoding": b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n"
                                     b"Content-Length: %d\r\n\r\n" % len(BODY) + BODY,
     "bad-chunk-size": b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    "nul-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\x00\r\nX-A: b\r\n\r\n" + SMUGGLED,
+    "nul-in-a-name": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX\x00A: b\r\n\r\n" + SMUGGLED,
+    "nul-in-the-target": b"GET /v1/models\x00/x HTTP/1.1\r\nHost: x\r\n\r\n" + SMUGGLED,
     "cr-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n" + SMUGGLED,
     "control-character-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n" + SMUGGLED,
     "control-character-in-a-name": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX\x01A: a\r\n\r\n" + SMUGGLED,
@@ -55,6 +58,22 @@ CASES = {
     "absolute-form-for-another-host": b"GET http://evil.example/v1/models HTTP/1.1\r\nHost: evil.example\r\n\r\n",
 }
 MUST_CLOSE = set(CASES) - {"connect"}
+
+CHUNKED_HEAD = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nTransfer-Encoding: chunked\r\n\r\n"
+# Chunked framing that some parser reads differently from another (RFC 9112 §7.1): each is a 400.
+BAD_CHUNKS = {
+    "not-hex": b"zz\r\nabc\r\n0\r\n\r\n",
+    "leading-space": b" %x\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "plus-sign": b"+%x\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "hex-prefix": b"0x%x\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "trailing-junk": b"%x junk\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "extension": b"%x;a=b\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "bare-lf-after-size": b"%x\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "data-longer-than-size": b"%x\r\n" % (len(BODY) - 4) + BODY + b"\r\n0\r\n\r\n",
+    "too-many-digits": b"0000000000000000%x\r\n" % len(BODY) + BODY + b"\r\n0\r\n\r\n",
+    "negative": b"-1\r\n" + BODY + b"\r\n0\r\n\r\n",
+    "nul-in-a-trailer": b"%x\r\n" % len(BODY) + BODY + b"\r\n0\r\nX-T: a\x00\r\n\r\n",
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -69,6 +88,40 @@ def test_an_ambiguous_request_head_gets_a_4xx_and_nothing_reaches_the_provider(s
     if case in MUST_CLOSE:
         assert closed, "the connection stays open after a refused head"
     assert upstream_requests(sim) == before + 1, "it reached the provider"
+
+
+@pytest.mark.parametrize("case", list(BAD_CHUNKS))
+def test_bad_chunked_framing_is_a_400_and_a_close_and_never_reaches_the_provider(stack, case):
+    sim, prx = stack()
+    before = upstream_requests(sim)
+    out, closed = send(prx, CHUNKED_HEAD + BAD_CHUNKS[case] + SMUGGLED)
+    assert out.startswith(b"HTTP/1.1 400 "), out[:200]
+    assert out.count(b"HTTP/1.") == 1, out
+    assert b'"code":"bad_request"' in out, out
+    assert closed, "the connection stays open after bad framing"
+    assert upstream_requests(sim) == before + 1, "it reached the provider"
+
+
+def test_good_chunked_framing_with_trailers_is_relayed(stack):
+    sim, prx = stack()
+    half = len(BODY) // 2
+    body = (b"%x\r\n" % half + BODY[:half] + b"\r\n" + b"%X\r\n" % (len(BODY) - half) + BODY[half:] + b"\r\n"
+            + b"0\r\nX-Trailer: t\r\n\r\n")
+    out, _ = send(prx, CHUNKED_HEAD + body)
+    assert out.startswith(b"HTTP/1.1 200"), out[:300]
+
+
+def test_a_nul_in_a_request_head_is_a_400_even_on_a_kept_alive_connection(stack):
+    sim, prx = stack()
+    before = upstream_requests(sim)
+    good = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n"
+    bad = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\x00evil\r\n\r\n"
+    out, closed = send(prx, good + bad + SMUGGLED)
+    import re
+    statuses = re.findall(rb"HTTP/1\.1 (\d\d\d) ", out)
+    assert statuses == [b"200", b"400"], out
+    assert closed
+    assert upstream_requests(sim) == before + 2, "only the good request reaches the provider"
 
 
 def test_identical_content_lengths_are_one_length(stack):
@@ -153,3 +206,72 @@ def test_a_slowloris_is_closed_at_the_header_deadline_and_slows_nobody(stack):
         stop.set()
         for s in socks:
             s.close()
+
+
+def closed_within(s, seconds):
+    """Whether the server closes `s` within `seconds` (reading and discarding what comes)."""
+    import time
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            if s.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+    return False
+
+
+def test_a_later_request_head_on_a_kept_alive_connection_has_the_header_deadline_too(stack):
+    sim, prx = stack((), ("--client-header-timeout", "1"))
+    s = socket.create_connection(("127.0.0.1", prx))
+    s.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n")
+    s.settimeout(5)
+    assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    # Idle between requests is the idle timeout's business: two seconds of quiet are fine.
+    import time
+    time.sleep(2)
+    s.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")
+    assert not closed_within(s, 0.5)
+    # The head then trickles without ending: closed one second after its first byte.
+    for _ in range(3):
+        try:
+            s.sendall(b"X-A: b\r\n")
+        except OSError:
+            break
+        time.sleep(0.4)
+    assert closed_within(s, 1.5), "a trickled head on a kept-alive connection is never cut"
+    s.close()
+
+
+def test_a_stalled_body_is_closed_at_the_body_deadline_but_a_slow_steady_one_is_served(stack):
+    import time
+    sim, prx = stack((), ("--client-body-timeout", "1"))
+    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY))
+    stalled = socket.create_connection(("127.0.0.1", prx))
+    stalled.sendall(head + BODY[:10])
+    started = time.monotonic()
+    assert closed_within(stalled, 3), "a body that stops is never cut"
+    assert time.monotonic() - started >= 0.8
+    stalled.close()
+    # A body arriving in pieces 0.5 s apart takes longer than the deadline in all, and is fine:
+    # the deadline is between reads.
+    steady = socket.create_connection(("127.0.0.1", prx))
+    steady.sendall(head)
+    for i in range(0, len(BODY), 20):
+        time.sleep(0.5)
+        steady.sendall(BODY[i:i + 20])
+    steady.settimeout(5)
+    assert steady.recv(65536).startswith(b"HTTP/1.1 200")
+    steady.close()
+
+
+def test_a_chunked_body_that_stalls_mid_chunk_is_closed_at_the_body_deadline(stack):
+    sim, prx = stack((), ("--client-body-timeout", "1"))
+    s = socket.create_connection(("127.0.0.1", prx))
+    s.sendall(CHUNKED_HEAD + b"%x\r\n" % len(BODY) + BODY[:5])
+    assert closed_within(s, 3)
+    s.close()

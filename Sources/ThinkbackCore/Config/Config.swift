@@ -9,6 +9,7 @@ public struct Config: Sendable {
     public var clientIdleTimeoutSeconds = 120
     /// A connection's first request head (through its empty line) must arrive within this.
     public var clientHeaderTimeoutSeconds = 10
+    public var clientBodyTimeoutSeconds = 30
     public var connectTimeoutMs = 10_000
     /// Non-stream answers arrive whole after the model finished thinking: keep this long.
     public var firstByteTimeoutMs = 600_000
@@ -127,8 +128,11 @@ extension Config {
         ConfigOption(flag: "client-idle-timeout", help: "seconds an idle client connection is kept (default 120)") { c, v in
             c.clientIdleTimeoutSeconds = try positive(v, "client-idle-timeout")
         },
-        ConfigOption(flag: "client-header-timeout", help: "seconds a new connection has to send its first request head; a slower one (a slowloris) is closed (default 10)") { c, v in
+        ConfigOption(flag: "client-header-timeout", help: "seconds a client has to send a request head (from the accept for a connection's first, from its first byte on a kept-alive one); a slower one (a slowloris) is closed (default 10)") { c, v in
             c.clientHeaderTimeoutSeconds = try positive(v, "client-header-timeout")
+        },
+        ConfigOption(flag: "client-body-timeout", help: "seconds a request body may pause between two reads before the connection is closed (default 30)") { c, v in
+            c.clientBodyTimeoutSeconds = try positive(v, "client-body-timeout")
         },
         ConfigOption(flag: "connect-timeout-ms", help: "upstream connect timeout, then 502 (default 10000)") { c, v in
             c.connectTimeoutMs = try positive(v, "connect-timeout-ms")

@@ -41,7 +41,8 @@ public final class Proxy {
         let options = HTTPServer.Options(
             host: config.listenHost, port: config.listenPort,
             maxBodyBytes: config.maxBodyBytes, maxHeaderBytes: config.maxHeaderBytes,
-            idleTimeoutSeconds: config.clientIdleTimeoutSeconds, headerTimeoutSeconds: config.clientHeaderTimeoutSeconds)
+            idleTimeoutSeconds: config.clientIdleTimeoutSeconds, headerTimeoutSeconds: config.clientHeaderTimeoutSeconds,
+            bodyTimeoutSeconds: config.clientBodyTimeoutSeconds)
         let server = try HTTPServer(loop: loop, options: options) { [unowned self] request in
             self.handle(request)
         }

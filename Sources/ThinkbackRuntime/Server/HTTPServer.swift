@@ -1,4 +1,5 @@
 import CLibEvent
+import ThinkbackCore
 
 /// The inbound HTTP server (evhttp) on the loop. Every request reaches `handler` once, as an
 /// `InboundRequest` that must be answered exactly once (or abandoned when its client leaves).
@@ -9,16 +10,26 @@ public final class HTTPServer {
         public var maxBodyBytes: Int
         public var maxHeaderBytes: Int
         public var idleTimeoutSeconds: Int
-        /// A connection's first request head must arrive within this (0: no bound).
+        /// A request head must arrive within this: from the accept for a connection's first,
+        /// from its first byte for later ones (0: no bound).
         public var headerTimeoutSeconds: Int
+        /// A request body may pause at most this long between two reads (0: no bound).
+        public var bodyTimeoutSeconds: Int
+        /// The body of the 400 for a request refused before it is read whole (a NUL in its
+        /// head, bad chunked framing).
+        public var rejectBody: [UInt8]
         public init(host: String, port: UInt16, maxBodyBytes: Int = 32 << 20,
-                    maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120, headerTimeoutSeconds: Int = 10) {
+                    maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120, headerTimeoutSeconds: Int = 10,
+                    bodyTimeoutSeconds: Int = 30,
+                    rejectBody: [UInt8] = ProxyError.badRequest("a NUL in the request head, or bad chunked framing").openAIBody) {
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
             self.maxHeaderBytes = maxHeaderBytes
             self.idleTimeoutSeconds = idleTimeoutSeconds
             self.headerTimeoutSeconds = headerTimeoutSeconds
+            self.bodyTimeoutSeconds = bodyTimeoutSeconds
+            self.rejectBody = rejectBody
         }
     }
 
@@ -34,15 +45,19 @@ public final class HTTPServer {
         var err = [CChar](repeating: 0, count: 256)
         let ctx = Unmanaged.passUnretained(self).toOpaque()
         let server = options.host.withCString { host -> OpaquePointer? in
-            var o = cle_server_options(address: host, port: options.port,
-                                       max_body_bytes: Int64(options.maxBodyBytes),
-                                       max_header_bytes: Int64(options.maxHeaderBytes),
-                                       idle_timeout_seconds: Int32(options.idleTimeoutSeconds),
-                                       header_timeout_seconds: Int32(options.headerTimeoutSeconds))
-            return cle_server_new(loop.raw, &o, { exchange, ctx in
-                let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
-                server.handler(InboundRequest(exchange))
-            }, ctx, &err, err.count)
+            options.rejectBody.withUnsafeBufferPointer { reject -> OpaquePointer? in
+                var o = cle_server_options(address: host, port: options.port,
+                                           max_body_bytes: Int64(options.maxBodyBytes),
+                                           max_header_bytes: Int64(options.maxHeaderBytes),
+                                           idle_timeout_seconds: Int32(options.idleTimeoutSeconds),
+                                           header_timeout_seconds: Int32(options.headerTimeoutSeconds),
+                                           body_timeout_seconds: Int32(options.bodyTimeoutSeconds),
+                                           reject_body: reject.baseAddress, reject_body_len: reject.count)
+                return cle_server_new(loop.raw, &o, { exchange, ctx in
+                    let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
+                    server.handler(InboundRequest(exchange))
+                }, ctx, &err, err.count)
+            }
         }
         guard let server else {
             throw RuntimeError(String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
