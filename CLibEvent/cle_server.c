@@ -27,6 +27,7 @@ struct cle_server {
     void *ctx;
     uint16_t port;
     unsigned unfinished;              /* requests whose reply has not fully left (drain waits) */
+    size_t stream_queued_bytes;       /* SSE bytes queued for all clients, not yet written */
     struct evbuffer *scratch;         /* carries one SSE chunk into evhttp; empty between calls */
     struct cle_conn **conns;          /* by descriptor: the client connections being watched */
     int conns_cap;
@@ -77,8 +78,11 @@ struct cle_exchange {
     cle_conn *conn;                   /* while watched */
     struct timeval born;              /* the loop pass that read the request */
     /* SSE chunks: each a malloc'd copy referenced by the client's output evbuffer until
-       written (its cleanup frees it); at most nslots queued */
+       written (its cleanup frees it). The ring is full at nslots chunks or max_bytes bytes
+       queued (one chunk may pass the byte bound when the ring was not full before it), and
+       drains at low_mark chunks and low_bytes bytes. */
     unsigned nslots, low_mark, queued;
+    size_t queued_bytes, max_bytes, low_bytes;
     unsigned busy;                    /* >0 inside shim calls that may release slots */
     unsigned was_full : 1;
     unsigned flush_pending : 1;       /* on loop->flush: chunks queued, not yet written */
@@ -214,11 +218,13 @@ static void drain_event_cb(evutil_socket_t fd, short what, void *arg) {
 
 /* evbuffer_add_reference cleanup: the chunk reached the client's socket (or was dropped). */
 static void chunk_cleanup(const void *data, size_t len, void *extra) {
-    (void)len;
     cle_exchange *x = extra;
     free((void *)data);
     x->queued--;
-    if (x->was_full && x->drain_ev && x->queued <= x->low_mark && !x->gone && !x->finished) {
+    x->queued_bytes -= len;
+    x->server->stream_queued_bytes -= len;
+    if (x->was_full && x->drain_ev && x->queued <= x->low_mark && x->queued_bytes <= x->low_bytes &&
+        !x->gone && !x->finished) {
         x->was_full = 0;
         event_active(x->drain_ev, EV_TIMEOUT, 0);   /* never re-entrantly from here */
     }
@@ -764,6 +770,8 @@ uint16_t cle_server_port(const cle_server *s) { return s->port; }
 
 unsigned cle_server_unfinished(const cle_server *s) { return s->unfinished; }
 
+size_t cle_server_stream_queued_bytes(const cle_server *s) { return s->stream_queued_bytes; }
+
 void cle_server_stop_listening(cle_server *s) {
     if (s->bound) {
         evhttp_del_accept_socket(s->http, s->bound);
@@ -914,10 +922,13 @@ void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *bod
 }
 
 void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
-                               cle_callback on_drain) {
+                               size_t max_bytes, cle_callback on_drain) {
     if (slots == 0) slots = 1;
+    if (max_bytes == 0) max_bytes = 1;
     x->nslots = slots;
     x->low_mark = low_mark < slots ? low_mark : slots - 1;
+    x->max_bytes = max_bytes;
+    x->low_bytes = max_bytes / 4;
     x->on_drain = on_drain;
     x->streaming = 1;
     evhttp_send_reply_start(x->req, status, NULL);
@@ -927,7 +938,13 @@ void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsi
     else write_chunk_now(x);
 }
 
-int cle_exchange_stream_full(const cle_exchange *x) { return x->queued >= x->nslots; }
+static int stream_is_full(const cle_exchange *x) {
+    return x->queued >= x->nslots || x->queued_bytes >= x->max_bytes;
+}
+
+int cle_exchange_stream_full(const cle_exchange *x) { return stream_is_full(x); }
+
+size_t cle_exchange_stream_queued_bytes(const cle_exchange *x) { return x->queued_bytes; }
 
 unsigned cle_exchange_stream_queued(const cle_exchange *x) { return x->queued; }
 
@@ -943,14 +960,14 @@ static int stream_mark_full(cle_exchange *x) {
    write that follows will be taken. */
 int cle_exchange_stream_reserve(cle_exchange *x) {
     if (!x->req || x->gone || x->finished) return -1;
-    if (x->queued >= x->nslots && x->flush_pending) {
+    if (stream_is_full(x) && x->flush_pending) {
         x->busy++;
         held_send(x);
         write_chunk_now(x);
         x->busy--;
         if (!x->req || x->gone || x->finished) return -1;
     }
-    if (x->queued >= x->nslots) {
+    if (stream_is_full(x)) {
         stream_mark_full(x);
         return -1;
     }
@@ -980,7 +997,9 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
         return -1;
     }
     x->queued++;
-    if (x->queued >= x->nslots) stream_mark_full(x);
+    x->queued_bytes += len;
+    x->server->stream_queued_bytes += len;
+    if (stream_is_full(x)) stream_mark_full(x);
     if (hold) {
         flush_soon(x);
         return 0;

@@ -92,6 +92,8 @@ cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *o
 uint16_t cle_server_port(const cle_server *server);
 /// Requests whose reply has not yet fully reached the client's socket (drain waits for 0).
 unsigned cle_server_unfinished(const cle_server *server);
+/// Stream bytes queued for all clients and not yet written to their sockets.
+size_t cle_server_stream_queued_bytes(const cle_server *server);
 /// Bytes of already-buffered request data copied again by the read-ahead of this thread's
 /// servers, since the thread began (a diagnostic: uploads must cost linear work).
 uint64_t cle_read_ahead_copied_bytes(void);
@@ -131,15 +133,18 @@ void cle_exchange_reply(cle_exchange *x, int status, const uint8_t *_Nullable bo
 /// empty and still owned by the caller). The exchange is finished.
 void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *body);
 
-/// Starts a chunked reply (for SSE). `slots` bounds the chunks queued for the client
-/// and not yet written to its socket; when they drain back to `low_mark` after the ring was
-/// full, `on_drain(ctx)` runs in a later loop pass.
+/// Starts a chunked reply (for SSE). What is queued for the client and not yet written to its
+/// socket is bounded twice: `slots` chunks and `max_bytes` bytes (a high watermark: the chunk
+/// that crosses it is still taken). Once the ring was full and drains back to `low_mark`
+/// chunks and a quarter of `max_bytes`, `on_drain(ctx)` runs in a later loop pass.
 void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
-                               cle_callback on_drain);
-/// 1 when every slot holds a chunk not yet written to the client (the caller must pause).
+                               size_t max_bytes, cle_callback on_drain);
+/// 1 when the ring is full (every slot taken, or the byte bound reached): the caller must pause.
 int cle_exchange_stream_full(const cle_exchange *x);
 /// Chunks queued and not yet written to the client.
 unsigned cle_exchange_stream_queued(const cle_exchange *x);
+/// Bytes queued and not yet written to the client.
+size_t cle_exchange_stream_queued_bytes(const cle_exchange *x);
 /// 0 when a cle_exchange_stream_write made now would be taken (room is made as that write
 /// would make it); -1 when the ring is full (the drain callback is owed, as for a refused
 /// write) or the client is gone. Queues nothing.

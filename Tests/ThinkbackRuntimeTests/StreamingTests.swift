@@ -173,6 +173,37 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
     }
 
+    /// The slow client's queue is bounded in bytes, whatever the size of the chunks: with 64
+    /// slots of up to 64 KiB a count alone lets ~0.75 MiB sit queued for one client.
+    func testASlowReadersQueueIsBoundedInBytesNotInChunks() throws {
+        let bound = 32 << 10
+        fixture = try ProxyFixture(
+            simArguments: ["--reasoning-length", "20000000", "--fragment", "30000"],
+            proxyArguments: ["--stream-buffer-bytes", "65536", "--stream-slots", "64", "--stream-queue-bytes", "\(bound)"])
+        let c = try RawHTTPClient(port: fixture.proxy.port, receiveBuffer: 4096)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
+        var sent = -1
+        let settled = try ProxyFixture.eventually(timeout: 20) {
+            let now = try fixture.transport()["events_sent"] ?? 0
+            defer { sent = now }
+            usleep(500_000)
+            return now > 0 && now == sent
+        }
+        XCTAssertTrue(settled, "the upstream must be paused while the client does not read")
+        let inFlight = try fixture.proxyStatus()["in_flight"] as? [String: Any]
+        let queued = inFlight?["stream_queued_bytes"] as? Int ?? -1
+        XCTAssertGreaterThan(queued, 0, "nothing queued: the client should be the bottleneck (\(String(describing: inFlight)))")
+        XCTAssertLessThanOrEqual(queued, bound + 65536, "queued past the byte bound plus one chunk")
+        c.setTimeout(60)
+        let r = try c.readResponse()
+        XCTAssertTrue(r.completed)
+        XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
+        let drained = try ProxyFixture.eventually {
+            ((try fixture.proxyStatus()["in_flight"] as? [String: Any])?["stream_queued_bytes"] as? Int) == 0
+        }
+        XCTAssertTrue(drained, "queued bytes must return to 0 once the stream ended")
+    }
+
     func testUpstreamDyingMidStreamEndsTheClientStreamWithoutRetry() throws {
         fixture = try ProxyFixture()
         let c = try RawHTTPClient(port: fixture.proxy.port)

@@ -24,6 +24,9 @@ public struct Config: Sendable {
     public var drainTimeoutSeconds = 30
     /// SSE chunks queued per stream before the upstream transfer is paused.
     public var streamSlots = 16
+    /// Bytes queued for one slow stream client before the upstream is paused (a high
+    /// watermark; it resumes below a quarter of it).
+    public var streamQueueBytes = 64 << 10
     /// curl's receive buffer for a request that asks for a stream (`"stream": true`). curl
     /// holds it for the transfer's whole life, so an idle stream pays for it; SSE events are
     /// far smaller. Other answers keep curl's 16 KiB (fewer reads for big bodies).
@@ -163,6 +166,9 @@ extension Config {
         },
         ConfigOption(flag: "stream-slots", help: "SSE chunks queued per slow client before the upstream is paused (default 16)") { c, v in
             c.streamSlots = try positive(v, "stream-slots")
+        },
+        ConfigOption(flag: "stream-queue-bytes", help: "bytes queued per slow stream client before the upstream is paused; it resumes below a quarter (default 65536)") { c, v in
+            c.streamQueueBytes = try positive(v, "stream-queue-bytes")
         },
         ConfigOption(flag: "stream-buffer-bytes", help: "curl's receive buffer per streamed answer, 1024…524288 (default 1024)") { c, v in
             let n = try positive(v, "stream-buffer-bytes")

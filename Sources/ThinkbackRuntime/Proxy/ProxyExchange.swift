@@ -304,7 +304,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 sse = SSEParser()
                 capture = StreamCapture()
             }
-            request.startStream(status: status, head: head, slots: proxy.config.streamSlots)
+            request.startStream(status: status, head: head, slots: proxy.config.streamSlots,
+                                queueBytes: proxy.config.streamQueueBytes)
             releaseForStream()
         case .startBuffering:
             firstByteTimer?.cancel()

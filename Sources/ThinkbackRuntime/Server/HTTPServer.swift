@@ -73,4 +73,7 @@ public final class HTTPServer {
 
     /// Requests whose reply has not yet fully reached the client's socket.
     public var unfinishedReplies: Int { raw.map { Int(cle_server_unfinished($0)) } ?? 0 }
+
+    /// Stream bytes queued for all clients and not yet written to their sockets.
+    public var streamQueuedBytes: Int { raw.map { Int(cle_server_stream_queued_bytes($0)) } ?? 0 }
 }

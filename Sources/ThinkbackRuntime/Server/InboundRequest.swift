@@ -105,9 +105,9 @@ public final class InboundRequest {
     }
 
     /// Starts relaying an upstream stream with its forwardable headers.
-    public func startStream(status: Int, head: ResponseHead, slots: Int) {
+    public func startStream(status: Int, head: ResponseHead, slots: Int, queueBytes: Int = 64 << 10) {
         addHeaders(from: head)
-        startStream(status: status, headers: [], slots: slots)
+        startStream(status: status, headers: [], slots: slots, queueBytes: queueBytes)
     }
 
     /// Starts watching for the client leaving (and for stream drains).
@@ -147,11 +147,11 @@ public final class InboundRequest {
         finish()
     }
 
-    /// Starts a chunked reply bounded to `slots` queued chunks.
-    public func startStream(status: Int, headers: [(name: String, value: String)], slots: Int) {
+    /// Starts a chunked reply bounded to `slots` queued chunks and `queueBytes` queued bytes.
+    public func startStream(status: Int, headers: [(name: String, value: String)], slots: Int, queueBytes: Int = 64 << 10) {
         guard let x else { return }
         addHeaders(headers)
-        cle_exchange_stream_start(x, Int32(status), UInt32(slots), UInt32(max(0, slots / 4)), { ctx in
+        cle_exchange_stream_start(x, Int32(status), UInt32(slots), UInt32(max(0, slots / 4)), max(1, queueBytes), { ctx in
             Unmanaged<InboundRequest>.fromOpaque(ctx!).takeUnretainedValue().onDrain?()
         })
     }
@@ -168,6 +168,12 @@ public final class InboundRequest {
     public func streamHasRoom() -> Bool {
         guard let x else { return false }
         return cle_exchange_stream_reserve(x) == 0
+    }
+
+    /// Bytes queued for the client and not yet written to its socket.
+    public var streamQueuedBytes: Int {
+        guard let x else { return 0 }
+        return cle_exchange_stream_queued_bytes(x)
     }
 
     public var streamFull: Bool {
