@@ -38,4 +38,10 @@ int cle_loop_close_socket(void *loop, curl_socket_t fd);
 /* Frees the pooled easy handles. */
 void cle_loop_drain_pool(cle_loop *loop);
 
+/* THINKBACK_FAILPOINTS="name:N,…" (tests only): the named allocation fails from its Nth
+   call on. CLE_FAIL(name) costs a load and a branch when none is set. */
+extern int cle_failpoints_on;
+void cle_failpoints_load(void);
+#define CLE_FAIL(name) (cle_failpoints_on && cle_failpoint_hit(name))
+
 #endif

@@ -145,6 +145,7 @@ cle_loop *cle_loop_new(void) {
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
+    cle_failpoints_load();
     cle_loop *loop = calloc(1, sizeof *loop);
     if (!loop) return NULL;
     /* curl reads the proxy variables with getenv on every transfer. The environment does not

@@ -686,9 +686,17 @@ static void request_cb(struct evhttp_request *req, void *arg) {
             return;
         }
     }
-    cle_exchange *x = calloc(1, sizeof *x);
+    cle_exchange *x = CLE_FAIL("request") ? NULL : calloc(1, sizeof *x);
     if (!x) {
-        evhttp_send_error(req, 503, "Out of memory");
+        static const char oom[] = "{\"error\":{\"message\":\"thinkback: out of memory, retry later\","
+                                  "\"type\":\"server_error\",\"code\":\"out_of_memory\"}}";
+        struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+        evhttp_add_header(out, "Content-Type", "application/json");
+        evhttp_add_header(out, "Connection", "close");
+        struct evbuffer *body = evbuffer_new();
+        if (body) evbuffer_add(body, oom, sizeof oom - 1);
+        evhttp_send_reply(req, 503, "Service Unavailable", body);
+        if (body) evbuffer_free(body);
         return;
     }
     x->req = req;
@@ -974,6 +982,16 @@ int cle_exchange_stream_reserve(cle_exchange *x) {
     return 0;
 }
 
+/* Drops the client's connection mid-stream: the close callback reports the client gone. */
+static void stream_give_up(cle_exchange *x) {
+    struct evhttp_connection *evcon = x->req ? evhttp_request_get_connection(x->req) : NULL;
+    if (!evcon) return;
+    x->busy++;
+    evhttp_connection_free(evcon);
+    x->busy--;
+    exchange_maybe_free(x);
+}
+
 /* A chunk is copied once, into a slot that the client's output references until written
    (chunk_cleanup frees it). Given while curl runs, it is held instead: curl hands over an
    upstream read one chunk-encoded event at a time and keeps reading while the socket has
@@ -988,14 +1006,16 @@ int cle_exchange_stream_write(cle_exchange *x, const uint8_t *data, size_t len) 
     if (cle_exchange_stream_reserve(x) != 0) return -1;   /* held chunks first: writing frees slots */
     int hold = x->loop->in_curl && x->wrote_chunk;
     if (hold && !x->held && !(x->held = evbuffer_new())) hold = 0;
-    uint8_t *copy = malloc(len);
-    if (!copy) return -1;
-    memcpy(copy, data, len);   /* the one copy of these bytes */
+    uint8_t *copy = CLE_FAIL("stream_chunk") ? NULL : malloc(len);
     struct evbuffer *into = hold ? x->held : x->server->scratch;
-    if (evbuffer_add_reference(into, copy, len, chunk_cleanup, x) != 0) {
+    if (!copy || evbuffer_add_reference(into, copy, len, chunk_cleanup, x) != 0) {
+        /* The stream cannot go on whole: end it as if the client had left (its `gone`
+           callback fires and the transfer is cancelled), never a stall or a hole. */
         free(copy);
+        stream_give_up(x);
         return -1;
     }
+    memcpy(copy, data, len);   /* the one copy of these bytes */
     x->queued++;
     x->queued_bytes += len;
     x->server->stream_queued_bytes += len;

@@ -43,6 +43,10 @@ int cle_loop_running_transfers(cle_loop *loop);
 /// never for times stored or compared across processes (those are wall-clock, StoreClock).
 uint64_t cle_loop_now_ms(cle_loop *loop);
 
+/// Fault injection for tests: with THINKBACK_FAILPOINTS="name:N,…" in the environment (read
+/// when the first loop is made) the named allocation fails from its Nth call on. 1: fail now.
+int cle_failpoint_hit(const char *name);
+
 // MARK: - Timers and signals (for Swift owners: retries, deadlines, shutdown)
 
 typedef struct cle_timer cle_timer;

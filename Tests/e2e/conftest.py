@@ -12,14 +12,15 @@ BIN = os.environ.get("THINKBACK_BIN_DIR") or os.path.join(os.path.dirname(__file
 
 
 class Proc:
-    def __init__(self, name, args):
+    def __init__(self, name, args, env=None):
         self.log_path = f"/tmp/thinkback-e2e-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+b")
         if name == "thinkback" and "--state-dir" not in args:
             # Each proxy its own state directory (tenant secret, SQLite store): no test sees
             # another's cache unless it shares a directory on purpose.
             args = list(args) + ["--state-dir", tempfile.mkdtemp(prefix="thinkback-e2e-state-")]
-        self.p = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self.log, stderr=self.log)
+        self.p = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self.log, stderr=self.log,
+                                  env={**os.environ, **env} if env else None)
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:

@@ -1,0 +1,84 @@
+"""Every request ends in exactly one reply, even when an allocation fails (issue 17). The
+failures are injected with THINKBACK_FAILPOINTS (name:N fails the named allocation from its
+Nth call on); without the guards these requests would hang or the process would crash."""
+import socket
+import time
+
+import httpx
+
+from conftest import Proc
+
+BODY = b'{"model":"mimo-v2.5-pro","stream":%s,"messages":[{"role":"user","content":"hi"}]}'
+
+
+def start(sim_port, failpoints, *args):
+    return Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1", *args],
+                env={"THINKBACK_FAILPOINTS": failpoints})
+
+
+def raw_exchange(port, stream, headers=b"", wait=10):
+    """Sends one request; returns (bytes received, closed by the server, seconds taken)."""
+    body = BODY % (b"true" if stream else b"false")
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(wait)
+    started = time.monotonic()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-a\r\n"
+              b"Content-Type: application/json\r\n" + headers + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    out, closed = b"", False
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                closed = True
+                break
+            out += d
+            if not stream and out.count(b"HTTP/1.1 ") and b"\r\n\r\n" in out:
+                head, _, rest = out.partition(b"\r\n\r\n")
+                n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if n and len(rest) >= n[0]:
+                    break
+    except socket.timeout:
+        pass
+    s.close()
+    return out, closed, time.monotonic() - started
+
+
+def test_a_request_whose_exchange_cannot_be_allocated_gets_one_503(sim):
+    port = sim()
+    proxy = start(port, "request:2")
+    try:
+        ok = httpx.post(f"http://127.0.0.1:{proxy.port}/v1/chat/completions", headers={"Authorization": "Bearer k"},
+                        json={"model": "mimo-v2.5-pro", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        assert ok.status_code == 200
+        out, closed, took = raw_exchange(proxy.port, False)
+        assert out.startswith(b"HTTP/1.1 503 "), out[:200]
+        assert out.count(b"HTTP/1.1 ") == 1
+        assert b'"code":"out_of_memory"' in out
+        assert took < 5
+        assert proxy.p.poll() is None, "the proxy died"
+    finally:
+        proxy.stop()
+
+
+def test_a_stream_chunk_that_cannot_be_allocated_ends_that_stream_and_cancels_its_upstream(sim):
+    port = sim()
+    proxy = start(port, "stream_chunk:3")
+    try:
+        out, closed, took = raw_exchange(proxy.port, True, b"x-sim-interval-ms: 20\r\n")
+        assert out.startswith(b"HTTP/1.1 200 "), out[:200]
+        assert closed and took < 5, "the stream must end, not stall"
+        assert not out.endswith(b"0\r\n\r\n"), "a cut stream must not look complete"
+        gone = False
+        for _ in range(100):
+            if httpx.get(f"http://127.0.0.1:{port}/sim/transport").json().get("clients_gone", 0) >= 1:
+                gone = True
+                break
+            time.sleep(0.05)
+        assert gone, "the upstream transfer was not cancelled"
+        # Whole answers need no chunk: they go on.
+        r = httpx.post(f"http://127.0.0.1:{proxy.port}/v1/chat/completions", headers={"Authorization": "Bearer k"},
+                       json={"model": "mimo-v2.5-pro", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        assert r.status_code == 200
+        assert proxy.p.poll() is None
+    finally:
+        proxy.stop()
