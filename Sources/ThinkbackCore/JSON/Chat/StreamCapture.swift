@@ -17,6 +17,9 @@ public struct StreamCapture: Sendable {
     public private(set) var isMalformed = false
     /// Number of chunks fed (excluding `[DONE]`).
     public private(set) var chunkCount = 0
+    /// Bytes of fragments kept so far (reasoning, content and arguments, as spelt): what the
+    /// capture holds in memory.
+    public private(set) var byteCount = 0
     private var choices: [Choice] = []
 
     private struct Choice: Sendable {
@@ -102,9 +105,16 @@ public struct StreamCapture: Sendable {
         if let reasoning = delta.reasoning {
             choices[k].sawReasoning = true
             choices[k].reasoning += UnsafeRawBufferPointer(rebasing: data[reasoning.content])
+            byteCount += reasoning.content.count
         }
-        if let content = delta.content { choices[k].content += UnsafeRawBufferPointer(rebasing: data[content.content]) }
-        for fragment in delta.toolCalls { Self.apply(fragment, to: &choices[k].calls, from: data) }
+        if let content = delta.content {
+            choices[k].content += UnsafeRawBufferPointer(rebasing: data[content.content])
+            byteCount += content.content.count
+        }
+        for fragment in delta.toolCalls {
+            byteCount += fragment.arguments?.content.count ?? 0
+            Self.apply(fragment, to: &choices[k].calls, from: data)
+        }
         if let reason = delta.finishReason { choices[k].finishReason = reason }
     }
 
