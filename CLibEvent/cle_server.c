@@ -2,6 +2,7 @@
 // client-disconnect detection.
 #include "cle_internal.h"
 #include <event2/bufferevent.h>
+#include <event2/listener.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
@@ -28,6 +29,12 @@ struct cle_server {
     uint16_t port;
     unsigned unfinished;              /* requests whose reply has not fully left (drain waits) */
     size_t stream_queued_bytes;       /* SSE bytes queued for all clients, not yet written */
+    struct event *accept_resume;      /* re-enables accepting after a failed accept */
+    unsigned accept_pauses;
+    cle_callback on_accept_paused;
+    struct evconnlistener *listener;  /* evhttp's, while listening */
+    cle_server *next_server;          /* this thread's servers (the listener's callback has
+                                         evhttp's context, not ours) */
     struct evbuffer *scratch;         /* carries one SSE chunk into evhttp; empty between calls */
     struct cle_conn **conns;          /* by descriptor: the client connections being watched */
     int conns_cap;
@@ -709,6 +716,33 @@ static void request_cb(struct evhttp_request *req, void *arg) {
     s->handler(x, s->ctx);
 }
 
+/* accept() failed for a reason that does not pass by retrying at once — typically EMFILE at
+   the descriptor limit. The listening socket stays readable while connections wait in its
+   backlog, so libevent would call accept() again on every loop pass (a busy loop, and a log
+   line each time): stop accepting for a moment instead; the waiting clients are taken once
+   descriptors are free again. */
+enum { CLE_ACCEPT_PAUSE_MS = 100 };
+
+static _Thread_local cle_server *thread_servers;
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg) {
+    (void)arg;                        /* evhttp's */
+    cle_server *s = thread_servers;
+    while (s && s->listener != lev) s = s->next_server;
+    evconnlistener_disable(lev);
+    if (!s) return;                   /* cannot happen: every listener is one of ours */
+    s->accept_pauses++;
+    struct timeval tv = { 0, CLE_ACCEPT_PAUSE_MS * 1000 };
+    evtimer_add(s->accept_resume, &tv);
+    if (s->on_accept_paused) s->on_accept_paused(s->ctx);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    cle_server *s = arg;
+    if (s->listener) evconnlistener_enable(s->listener);
+}
+
 cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_request_handler handler,
                            void *ctx, char *err, size_t err_len) {
     cle_server *s = calloc(1, sizeof *s);
@@ -760,6 +794,12 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
         free(s);
         return NULL;
     }
+    s->on_accept_paused = o->on_accept_paused;
+    s->accept_resume = evtimer_new(loop->base, accept_resume_cb, s);
+    s->listener = evhttp_bound_socket_get_listener(s->bound);
+    if (s->accept_resume && s->listener) evconnlistener_set_error_cb(s->listener, accept_error_cb);
+    s->next_server = thread_servers;
+    thread_servers = s;
     struct sockaddr_storage ss;
     ev_socklen_t sl = sizeof ss;
     evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
@@ -780,7 +820,11 @@ unsigned cle_server_unfinished(const cle_server *s) { return s->unfinished; }
 
 size_t cle_server_stream_queued_bytes(const cle_server *s) { return s->stream_queued_bytes; }
 
+unsigned cle_server_accept_pauses(const cle_server *s) { return s->accept_pauses; }
+
 void cle_server_stop_listening(cle_server *s) {
+    if (s->accept_resume) evtimer_del(s->accept_resume);
+    s->listener = NULL;
     if (s->bound) {
         evhttp_del_accept_socket(s->http, s->bound);
         s->bound = NULL;
@@ -788,6 +832,13 @@ void cle_server_stop_listening(cle_server *s) {
 }
 
 void cle_server_free(cle_server *s) {
+    for (cle_server **p = &thread_servers; *p; p = &(*p)->next_server) {
+        if (*p == s) {
+            *p = s->next_server;
+            break;
+        }
+    }
+    if (s->accept_resume) event_free(s->accept_resume);
     evhttp_free(s->http);             /* frees the connections: their close callbacks free ours */
     free(s->conns);
     evbuffer_free(s->scratch);

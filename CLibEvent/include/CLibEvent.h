@@ -87,6 +87,9 @@ typedef struct cle_server_options {
     // in its head, bad chunked framing); copied.
     const uint8_t *_Nullable reject_body;
     size_t reject_body_len;
+    // Called (with the server's context) when accept() failed, e.g. at the descriptor limit:
+    // accepting pauses for 100 ms, then resumes. May be NULL.
+    cle_callback _Nullable on_accept_paused;
 } cle_server_options;
 
 /// Binds and starts serving. NULL on failure, with a message in `err`.
@@ -96,6 +99,8 @@ cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *o
 uint16_t cle_server_port(const cle_server *server);
 /// Requests whose reply has not yet fully reached the client's socket (drain waits for 0).
 unsigned cle_server_unfinished(const cle_server *server);
+/// Times accepting paused after a failed accept() (at the descriptor limit).
+unsigned cle_server_accept_pauses(const cle_server *server);
 /// Stream bytes queued for all clients and not yet written to their sockets.
 size_t cle_server_stream_queued_bytes(const cle_server *server);
 /// Bytes of already-buffered request data copied again by the read-ahead of this thread's

@@ -1,5 +1,6 @@
 """Starts the real simulator and the real proxy on 127.0.0.1 (port 0, read back from logs)."""
 import os
+import resource
 import re
 import signal
 import tempfile
@@ -12,7 +13,7 @@ BIN = os.environ.get("THINKBACK_BIN_DIR") or os.path.join(os.path.dirname(__file
 
 
 class Proc:
-    def __init__(self, name, args, env=None):
+    def __init__(self, name, args, env=None, max_files=None):
         self.log_path = f"/tmp/thinkback-e2e-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+b")
         if name == "thinkback" and "--state-dir" not in args:
@@ -20,7 +21,9 @@ class Proc:
             # another's cache unless it shares a directory on purpose.
             args = list(args) + ["--state-dir", tempfile.mkdtemp(prefix="thinkback-e2e-state-")]
         self.p = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self.log, stderr=self.log,
-                                  env={**os.environ, **env} if env else None)
+                                  env={**os.environ, **env} if env else None,
+                                  preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)))
+                                  if max_files else None)
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:

@@ -22,6 +22,7 @@ public final class Proxy {
     // loop thread only
     var inFlight = 0
     var streaming = 0
+    private var acceptPauseLoggedMs: UInt64 = 0
     var served: UInt64 = 0
     public private(set) var isDraining = false
 
@@ -47,6 +48,14 @@ public final class Proxy {
             self.handle(request)
         }
         self.server = server
+        server.onAcceptPaused = { [unowned self] in
+            // At most one line a minute: at the descriptor limit this fires ten times a second.
+            let now = self.loop.nowMs
+            guard now >= self.acceptPauseLoggedMs &+ 60_000 || self.acceptPauseLoggedMs == 0 else { return }
+            self.acceptPauseLoggedMs = now
+            self.logger.warning("accept failed (descriptor limit?): new connections wait 100 ms", metadata: [
+                "open_requests": "\(self.inFlight)", "pauses": "\(server.acceptPauses)"])
+        }
         // Expired entries go in the background too, not only when a lookup meets them.
         let sweep = LoopTimer(loop: loop) { [unowned self] in
             self.restorer.store.removeExpired()
@@ -173,6 +182,9 @@ public final class Proxy {
         field("requests", String(inFlight), quoted: false)
         field("streams", String(streaming), quoted: false)
         field("stream_queued_bytes", String(server?.streamQueuedBytes ?? 0), quoted: false, last: true)
+        out.append(contentsOf: "},".utf8)
+        out.append(contentsOf: #""connections":{"#.utf8)
+        field("accept_pauses", String(server?.acceptPauses ?? 0), quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
         field("served", String(served), quoted: false)
         out.append(contentsOf: restorer.statusJSON().utf8)

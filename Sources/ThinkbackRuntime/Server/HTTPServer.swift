@@ -52,7 +52,10 @@ public final class HTTPServer {
                                            idle_timeout_seconds: Int32(options.idleTimeoutSeconds),
                                            header_timeout_seconds: Int32(options.headerTimeoutSeconds),
                                            body_timeout_seconds: Int32(options.bodyTimeoutSeconds),
-                                           reject_body: reject.baseAddress, reject_body_len: reject.count)
+                                           reject_body: reject.baseAddress, reject_body_len: reject.count,
+                                           on_accept_paused: { ctx in
+                                               Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue().onAcceptPaused?()
+                                           })
                 return cle_server_new(loop.raw, &o, { exchange, ctx in
                     let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
                     server.handler(InboundRequest(exchange))
@@ -73,6 +76,13 @@ public final class HTTPServer {
 
     /// Requests whose reply has not yet fully reached the client's socket.
     public var unfinishedReplies: Int { raw.map { Int(cle_server_unfinished($0)) } ?? 0 }
+
+    /// Called when accept() failed (typically at the descriptor limit) and accepting paused
+    /// for 100 ms.
+    public var onAcceptPaused: (() -> Void)?
+
+    /// Times accepting paused after a failed accept().
+    public var acceptPauses: Int { raw.map { Int(cle_server_accept_pauses($0)) } ?? 0 }
 
     /// Stream bytes queued for all clients and not yet written to their sockets.
     public var streamQueuedBytes: Int { raw.map { Int(cle_server_stream_queued_bytes($0)) } ?? 0 }
