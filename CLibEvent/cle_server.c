@@ -484,7 +484,7 @@ static size_t conn_check_chunks(cle_conn *c, const uint8_t *p, size_t n) {
     return k;
 }
 
-/* The head's bytes: a NUL marks the request bad; the first line that starts with
+/* The head's bytes: a NUL or a folded line marks the request bad; the first line that starts with
    "Transfer-Encoding:" makes the body chunked (whatever its value: any other value is refused
    once the request is read); an empty line ends the head (head_done). Returns the bytes of
    the head taken. */
@@ -499,6 +499,9 @@ static size_t conn_scan_head(cle_conn *c, const uint8_t *p, size_t n) {
             }
             c->name_at = 0;
         } else if (b != '\r') {
+            /* A line folded onto the previous one (obs-fold): RFC 9112 §5.2 lets a server
+               refuse it, and evhttp would join it into the value. */
+            if (c->name_at == 0 && c->seen_text && (b == ' ' || b == '\t')) c->rejected_head = 1;
             c->seen_text = 1;
             if (c->name_at < sizeof te_name - 1) {
                 uint8_t lower = b >= 'A' && b <= 'Z' ? b + 32 : b;

@@ -48,6 +48,8 @@ CASES = {
     "bad-chunk-size": b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
     "nul-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\x00\r\nX-A: b\r\n\r\n" + SMUGGLED,
     "nul-in-a-name": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX\x00A: b\r\n\r\n" + SMUGGLED,
+    "folded-header-line": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n\r\n" + SMUGGLED,
+    "folded-with-a-tab": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\tx\r\n\r\n" + SMUGGLED,
     "nul-in-the-target": b"GET /v1/models\x00/x HTTP/1.1\r\nHost: x\r\n\r\n" + SMUGGLED,
     "cr-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n" + SMUGGLED,
     "control-character-in-a-value": b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n" + SMUGGLED,
