@@ -86,7 +86,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         } catch {
             if case .syntax(let e) = error {
                 restorer.counters.invalidJSON += 1
-                return replyOwnError(.badJSON(offset: e.offset, reason: e.reason))
+                return replyError(.badJSON(offset: e.offset, reason: e.reason))
             }
             // Valid JSON of another shape: not ours to judge; the provider answers it.
             apply(machine.handle(.start))
@@ -130,7 +130,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         restorer.account(outcome, requestID: requestID, policy: policy)
         if let index = outcome.rejectedMessageIndex {
             restorer.counters.rejected += 1
-            return replyOwnError(.reasoningMissing(messageIndex: index))
+            return replyError(.reasoningMissing(messageIndex: index))
         }
         restoredBody = nil
         if !outcome.edits.isEmpty {
@@ -178,11 +178,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
         restoredBody?.upload ?? .bytes(request.body)
     }
 
-    private func replyOwnError(_ error: ProxyError) {
+    private func replyError(_ error: ProxyError) {
         finalStatus = error.status
-        let body = error.openAIBody
-        bytesOut = body.count
-        request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
+        bytesOut = proxy.replyError(request, error, requestID: requestID)
         finish()
     }
 
@@ -292,11 +290,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .replyError(let error):
             transfer?.abort()
             transfer = nil
-            finalStatus = error.status
-            let body = error.openAIBody
-            bytesOut = body.count
-            request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
-            finish()
+            replyError(error)
         case .endStream:
             preconditionFailure("a stream's end is the stream machine's (transferDone)")
         case .inspectRefusal:
@@ -490,7 +484,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .endStream:
             // Committed: when the client's stream ends is the stream machine's call.
             if case .failed(let why) = outcome {
-                proxy.logger.warning("upstream failed mid-stream", metadata: ["request_id": "\(requestID)", "error": "\(why)"])
+                let error = ProxyError.streamBroken(why)
+                proxy.logger.warning("upstream failed mid-stream", metadata: [
+                    "request_id": "\(requestID)", "error": "\(why)",
+                    "origin": "\(error.origin.rawValue)", "retryable": "\(error.isRetryable)"])
             }
             apply(stream: .upstreamDone(completed: outcome == .completed))
         case let action:
