@@ -407,7 +407,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             receiveBufferBytes: Self.receiveBufferBytes(scan: scan, config: config))
         if let failure = transfer.start(loop: proxy.loop, options: options, body: outgoingBody) {
             self.transfer = nil
-            apply(machine.handle(.transferDone(.connectFailed(failure))))
+            apply(machine.handle(.transferDone(failure)))
             return
         }
         let timer = firstByteTimer ?? LoopTimer(loop: proxy.loop) { [unowned self] in
