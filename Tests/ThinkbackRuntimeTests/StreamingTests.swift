@@ -218,3 +218,34 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(try fixture.transport()["streams_started"], 1, "no retry after the first byte")
     }
 }
+
+/// Issue 17: the stream's group-commit hold, through the real processes.
+final class StreamCommitHoldTests: XCTestCase {
+    func testAClientLeavingWhileTheEndWaitsForTheCommitEndsTheExchangeAtOnce() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let f = try ProxyFixture(proxyArguments: ["--store", "redis://127.0.0.1:\(redis.port)", "--commit-timeout-ms", "10000"])
+        defer { f.stop() }
+        func inFlight() throws -> [String: Int] { (try f.proxyStatus()["in_flight"] as? [String: Int]) ?? [:] }
+        func commit() throws -> [String: Int] {
+            ((try f.proxyStatus()["restore"] as? [String: Any])?["commit"] as? [String: Int]) ?? [:]
+        }
+        XCTAssertTrue(try ProxyFixture.eventually {
+            ((try f.proxyStatus()["cache"] as? [String: Any])?["store_state"] as? String) == "ok"
+        })
+        // Redis holds every write for 3 s: the answer's capture cannot commit meanwhile.
+        XCTAssertEqual(try redis.command("CLIENT PAUSE 3000 WRITE"), "+OK")
+        let c = try RawHTTPClient(port: f.proxy.port)
+        let body = Array(#"{"model":"mimo-v2.5-pro","stream":true,"messages":[{"role":"user","content":"weather?"}]\#(RestoreTests.tools)}"#.utf8)
+        try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth + [("x-sim-tool-calls", "1")], body: body)
+        XCTAssertTrue(try ProxyFixture.eventually { try commit()["held"] == 1 }, "the tail is held: \((try? commit()) ?? [:])")
+        XCTAssertTrue(try ProxyFixture.eventually { try f.transport()["streams_completed"] == 1 },
+                      "the upstream finished: the end waits for the commit")
+        XCTAssertEqual(try inFlight()["streams"], 1)
+        c.disconnect()
+        let started = Date()
+        XCTAssertTrue(try ProxyFixture.eventually(timeout: 6) { try inFlight()["requests"] == 0 && inFlight()["streams"] == 0 },
+                      "the exchange must end when its client leaves: \((try? inFlight()) ?? [:])")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "without waiting for the commit")
+    }
+}

@@ -1,64 +1,160 @@
-/// Error bodies thinkback itself produces (docs/product.md §6): the OpenAI shape
-/// `{"error":{"message":…,"type":…,"code":…}}`.
-public struct ProxyError: Sendable, Equatable {
-    public var status: Int
-    public var type: String
-    public var code: String
-    public var message: String
-
-    public init(status: Int, type: String, code: String, message: String) {
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
+/// An error thinkback answers itself (product.md §6), in the OpenAI shape
+/// `{"error":{"message":…,"type":…,"code":…}}`. It says where it came from and whether a
+/// retry is still allowed (style.md "Errors"): a struct around a private enum, so that new
+/// errors break no caller (async-http-client `HTTPClientError`).
+public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Where an error came from.
+    public enum Origin: String, Sendable {
+        /// The request itself: sent again, it fails the same way.
+        case client
+        /// The provider: unreachable, silent, or its answer unusable.
+        case upstream
+        /// thinkback (shutting down).
+        case `internal`
     }
 
-    public static func notFound(_ path: String) -> ProxyError {
-        ProxyError(status: 404, type: "invalid_request_error", code: "not_found",
-                   message: "thinkback: unknown route \(path)")
+    private enum Kind: Hashable, Sendable {
+        case notFound(path: String)
+        case methodNotAllowed(method: String, path: String)
+        case badRequest(reason: String)
+        case tooLarge(limit: Int)
+        case badJSON(offset: Int, reason: String)
+        case reasoningMissing(messageIndex: Int)
+        case unreachable(detail: String)
+        case timeout(detail: String)
+        case responseTooLarge
+        case streamBroken(detail: String)
+        case draining
     }
+
+    private let kind: Kind
+
+    private init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    public static func notFound(_ path: String) -> ProxyError { ProxyError(.notFound(path: path)) }
     public static func methodNotAllowed(_ method: String, _ path: String) -> ProxyError {
-        ProxyError(status: 405, type: "invalid_request_error", code: "method_not_allowed",
-                   message: "thinkback: \(method) is not allowed on \(path)")
+        ProxyError(.methodNotAllowed(method: method, path: path))
     }
     /// A request head that could be read two ways (RequestHeadCheck).
-    public static func badRequest(_ reason: String) -> ProxyError {
-        ProxyError(status: 400, type: "invalid_request_error", code: "bad_request",
-                   message: "thinkback: malformed request: \(reason)")
-    }
-    public static func tooLarge(limit: Int) -> ProxyError {
-        ProxyError(status: 413, type: "invalid_request_error", code: "request_too_large",
-                   message: "thinkback: request body larger than \(limit) bytes")
-    }
+    public static func badRequest(_ reason: String) -> ProxyError { ProxyError(.badRequest(reason: reason)) }
+    public static func tooLarge(limit: Int) -> ProxyError { ProxyError(.tooLarge(limit: limit)) }
     public static func badJSON(offset: Int, reason: String) -> ProxyError {
-        ProxyError(status: 400, type: "invalid_request_error", code: "invalid_json",
-                   message: "thinkback: request body is not valid JSON at byte \(offset): \(reason)")
-    }
-    public static func unreachable(_ detail: String) -> ProxyError {
-        ProxyError(status: 502, type: "upstream_error", code: "upstream_unreachable",
-                   message: "thinkback: provider unreachable: \(detail)")
-    }
-    /// A whole answer larger than `--max-response-bytes`: not collected, not relayed.
-    public static func responseTooLarge() -> ProxyError {
-        ProxyError(status: 502, type: "upstream_error", code: "upstream_response_too_large",
-                   message: "thinkback: the provider's answer is larger than --max-response-bytes")
-    }
-    public static func timeout(_ detail: String) -> ProxyError {
-        ProxyError(status: 504, type: "upstream_error", code: "upstream_timeout",
-                   message: "thinkback: provider timed out: \(detail)")
+        ProxyError(.badJSON(offset: offset, reason: reason))
     }
     /// `miss = reject`: the reasoning of an assistant tool-call message is not cached.
     public static func reasoningMissing(messageIndex: Int) -> ProxyError {
-        ProxyError(status: 409, type: "invalid_request_error", code: "reasoning_missing",
-                   message: "thinkback: the reasoning_content of messages[\(messageIndex)] (an assistant tool call) is not cached and the miss strategy is reject; resend it with its reasoning_content or start a new conversation")
+        ProxyError(.reasoningMissing(messageIndex: messageIndex))
     }
-    public static func draining() -> ProxyError {
-        ProxyError(status: 503, type: "server_error", code: "draining",
-                   message: "thinkback: shutting down, retry on another instance")
+    public static func unreachable(_ detail: String) -> ProxyError { ProxyError(.unreachable(detail: detail)) }
+    public static func timeout(_ detail: String) -> ProxyError { ProxyError(.timeout(detail: detail)) }
+    /// A whole answer larger than `--max-response-bytes`: not collected, not relayed.
+    public static func responseTooLarge() -> ProxyError { ProxyError(.responseTooLarge) }
+    /// The provider's stream broke after its first bytes reached the client: logged, never
+    /// answered (the head is out), never retried.
+    public static func streamBroken(_ detail: String) -> ProxyError { ProxyError(.streamBroken(detail: detail)) }
+    public static func draining() -> ProxyError { ProxyError(.draining) }
+
+    public var origin: Origin {
+        switch kind {
+        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing: .client
+        case .unreachable, .timeout, .responseTooLarge, .streamBroken: .upstream
+        case .draining: .internal
+        }
+    }
+
+    /// Whether the request may be sent again: nothing of an answer reached the client (a
+    /// broken stream's did) and a retry can go otherwise (the request's own faults and an
+    /// answer past the bound would not).
+    public var isRetryable: Bool {
+        switch kind {
+        case .unreachable, .timeout, .draining: true
+        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing,
+             .responseTooLarge, .streamBroken: false
+        }
+    }
+
+    public var status: Int {
+        switch kind {
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .badRequest, .badJSON: 400
+        case .tooLarge: 413
+        case .reasoningMissing: 409
+        case .unreachable, .responseTooLarge, .streamBroken: 502
+        case .timeout: 504
+        case .draining: 503
+        }
+    }
+
+    /// The body's `type`.
+    public var type: String {
+        switch origin {
+        case .client: "invalid_request_error"
+        case .upstream: "upstream_error"
+        case .internal: "server_error"
+        }
+    }
+
+    /// The body's `code`.
+    public var code: String {
+        switch kind {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .badRequest: "bad_request"
+        case .tooLarge: "request_too_large"
+        case .badJSON: "invalid_json"
+        case .reasoningMissing: "reasoning_missing"
+        case .unreachable: "upstream_unreachable"
+        case .timeout: "upstream_timeout"
+        case .responseTooLarge: "upstream_response_too_large"
+        case .streamBroken: "upstream_stream_broken"
+        case .draining: "draining"
+        }
+    }
+
+    /// The body's `message`.
+    public var message: String {
+        switch kind {
+        case .notFound(let path):
+            "thinkback: unknown route \(path)"
+        case .methodNotAllowed(let method, let path):
+            "thinkback: \(method) is not allowed on \(path)"
+        case .badRequest(let reason):
+            "thinkback: malformed request: \(reason)"
+        case .tooLarge(let limit):
+            "thinkback: request body larger than \(limit) bytes"
+        case .badJSON(let offset, let reason):
+            "thinkback: request body is not valid JSON at byte \(offset): \(reason)"
+        case .reasoningMissing(let index):
+            "thinkback: the reasoning_content of messages[\(index)] (an assistant tool call) is not cached and the miss strategy is reject; resend it with its reasoning_content or start a new conversation"
+        case .unreachable(let detail):
+            "thinkback: provider unreachable: \(detail)"
+        case .timeout(let detail):
+            "thinkback: provider timed out: \(detail)"
+        case .responseTooLarge:
+            "thinkback: the provider's answer is larger than --max-response-bytes"
+        case .streamBroken(let detail):
+            "thinkback: the provider's stream broke: \(detail)"
+        case .draining:
+            "thinkback: shutting down, retry on another instance"
+        }
+    }
+
+    public var description: String { message }
+
+    /// The response header on thinkback's own errors (a provider's errors pass without it).
+    public static let headerName = "thinkback-error"
+
+    /// `origin=upstream retryable=true`
+    public var headerValue: String {
+        "origin=\(origin.rawValue) retryable=\(isRetryable)"
     }
 
     /// `{"error":{"message":…,"type":…,"code":…}}`
     public var openAIBody: [UInt8] {
+        let message = message
         var out: [UInt8] = []
         out.reserveCapacity(96 + message.utf8.count)
         out.append(contentsOf: #"{"error":{"message":"#.utf8)

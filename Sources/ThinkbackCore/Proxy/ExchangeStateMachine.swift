@@ -63,7 +63,8 @@ public struct ExchangeStateMachine: Sendable {
         case scheduleRetry(delayMs: UInt64)
         /// Abort the transfer (if any) and answer with thinkback's own error.
         case replyError(ProxyError)
-        /// End the client's stream (cleanly, even after an upstream failure).
+        /// The upstream is done: the stream ends, cleanly even after a failure, when
+        /// `StreamStateMachine` says (its held tail first).
         case endStream
         /// Abort the transfer and forget the request: the client left.
         case abandon

@@ -120,10 +120,12 @@ public final class Proxy {
         // A head that could be read two ways, or a method no route has (CONNECT, TRACE): a 4xx
         // and the connection closed, so nothing after it on the connection is read.
         if let problem = request.headProblem() {
-            return replyJSON(request, 400, ProxyError.badRequest(problem).openAIBody, close: true)
+            replyError(request, .badRequest(problem), close: true)
+            return
         }
         if request.method == "CONNECT" || request.method == "TRACE" {
-            return replyJSON(request, 405, ProxyError.methodNotAllowed(request.method, request.target).openAIBody, close: true)
+            replyError(request, .methodNotAllowed(request.method, request.target), close: true)
+            return
         }
         let route = Route.match(method: request.method, target: request.target)
         switch route {
@@ -157,8 +159,29 @@ public final class Proxy {
         request.reply(status: status, headers: headers, body: body)
     }
 
-    func replyError(_ request: InboundRequest, _ error: ProxyError) {
-        replyJSON(request, error.status, error.openAIBody)
+    /// Answers with thinkback's own error: its OpenAI-shaped body, a `thinkback-error` header
+    /// saying where it came from and whether a retry is allowed, and a log line. Returns the
+    /// body's size.
+    @discardableResult
+    func replyError(_ request: InboundRequest, _ error: ProxyError, requestID: String? = nil, close: Bool = false) -> Int {
+        var metadata: Logger.Metadata = [
+            "status": "\(error.status)", "code": "\(error.code)",
+            "origin": "\(error.origin.rawValue)", "retryable": "\(error.isRetryable)",
+        ]
+        if let requestID { metadata["request_id"] = "\(requestID)" }
+        if error.origin == .client {
+            logger.info("error reply", metadata: metadata)
+        } else {
+            // The provider's or our own trouble, with its detail (curl's words); a client's
+            // request is never quoted.
+            metadata["error"] = "\(error.message)"
+            logger.log(level: error.origin == .upstream ? .warning : .info, "error reply", metadata: metadata)
+        }
+        var headers = [("Content-Type", "application/json"), (ProxyError.headerName, error.headerValue)]
+        if close { headers.append(("Connection", "close")) }
+        let body = error.openAIBody
+        request.reply(status: error.status, headers: headers, body: body)
+        return body.count
     }
 
     private func statusBody() -> [UInt8] {

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// One proxied request, from the client's bytes to the provider and back. Loop thread only.
-/// The lifecycle decisions live in `ExchangeStateMachine`; this class carries them out.
+/// The lifecycle decisions live in `ExchangeStateMachine` and, once a stream started, in
+/// `StreamStateMachine`; this class carries them out.
 final class ProxyExchange: UpstreamTransferDelegate {
     private unowned let proxy: Proxy
     private let request: InboundRequest
@@ -23,7 +24,6 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var bytesOut = 0
     private var attempts = 0
     private var finalStatus = 0
-    private var stream = false
     private let bytesIn: Int
 
     // Restoration (chat route only)
@@ -37,18 +37,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
     /// The rewritten body sent upstream, when restoration changed it (curl reads it in place).
     private var restoredBody: RestoredBody?
     private var model = "-"
-    // Capture of a streamed answer
-    private var sse: SSEParser?
-    private var capture: StreamCapture?
-    private var streamCompleted = false
-    // Group commit (product.md §1): a stream's bytes from `[DONE]` on wait for its capture's
-    // commit; so does the end of the stream.
-    private var tailHeld = false
-    /// The gate let the held tail go (its capture committed, or the wait timed out).
-    private var tailReleased = false
+    // A started stream
+    private var stream: StreamStateMachine?
+    /// The capture of a streamed answer, until it is recorded.
+    private var recorder: StreamRecorder?
+    /// The bytes from `[DONE]` on, while their capture commits (product.md §1).
     private var heldTail: [UInt8] = []
-    private var endHeld = false
-    private var tailPausedUpstream = false
     private var finished = false
 
     init(proxy: Proxy, request: InboundRequest, route: Route) {
@@ -66,10 +60,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     func start() {
-        request.onGone = { [self] in apply(machine.handle(.clientGone)) }
-        request.onDrain = { [self] in
-            if tailHeld { flushTail() } else { transfer?.resume() }
+        // Once the stream started, the stream machine hears the client.
+        request.onGone = { [self] in
+            if stream != nil { apply(stream: .clientGone) } else { apply(machine.handle(.clientGone)) }
         }
+        request.onDrain = { [self] in apply(stream: .clientDrained) }
         request.watch()
         guard route == .chatCompletions else {
             apply(machine.handle(.start))
@@ -91,7 +86,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         } catch {
             if case .syntax(let e) = error {
                 restorer.counters.invalidJSON += 1
-                return replyOwnError(.badJSON(offset: e.offset, reason: e.reason))
+                return replyError(.badJSON(offset: e.offset, reason: e.reason))
             }
             // Valid JSON of another shape: not ours to judge; the provider answers it.
             apply(machine.handle(.start))
@@ -135,7 +130,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         restorer.account(outcome, requestID: requestID, policy: policy)
         if let index = outcome.rejectedMessageIndex {
             restorer.counters.rejected += 1
-            return replyOwnError(.reasoningMissing(messageIndex: index))
+            return replyError(.reasoningMissing(messageIndex: index))
         }
         restoredBody = nil
         if !outcome.edits.isEmpty {
@@ -183,11 +178,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
         restoredBody?.upload ?? .bytes(request.body)
     }
 
-    private func replyOwnError(_ error: ProxyError) {
+    private func replyError(_ error: ProxyError) {
         finalStatus = error.status
-        let body = error.openAIBody
-        bytesOut = body.count
-        request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
+        bytesOut = proxy.replyError(request, error, requestID: requestID)
         finish()
     }
 
@@ -237,49 +230,18 @@ final class ProxyExchange: UpstreamTransferDelegate {
         return false
     }
 
-    /// Records a streamed answer that completed normally; true if something was stored.
+    /// Ends the stream's capture and records its answer if it completed; true if something was
+    /// stored.
     @discardableResult
-    private func captureStream() -> Bool {
-        guard let tenant, let history, var sse, var capture else { return false }
-        sse.finish { capture.feed($0.data) }
-        self.sse = nil
-        self.capture = nil
-        guard streamCompleted, let choices = capture.result() else {
+    private func recordStream(completed: Bool) -> Bool {
+        guard var recorder, let tenant, let history else { return false }
+        self.recorder = nil
+        guard let choices = recorder.finish(completed: completed) else {
             proxy.restorer.counters.captureSkipped += 1
             return false
         }
         return proxy.restorer.record(choices, tenant: tenant, history: history)
     }
-
-    /// The capture of a held stream is committed (or the gate gave up waiting): what came from
-    /// `[DONE]` on goes out, and the stream ends if the upstream has.
-    private func releaseTail() {
-        tailReleased = true
-        flushTail()
-    }
-
-    /// Writes the released tail — now, or when a full ring has drained (`onDrain`).
-    private func flushTail() {
-        guard tailHeld, tailReleased, !finished else { return }
-        if !heldTail.isEmpty {
-            guard request.streamHasRoom() else { return }   // a full ring: onDrain comes back here
-            let ok = heldTail.withUnsafeBytes { request.streamWrite($0) }
-            if !ok && request.isOpen { return }
-            heldTail = []
-        }
-        tailHeld = false
-        if endHeld {
-            endHeld = false
-            request.endStream()
-            finish()
-        } else if tailPausedUpstream {
-            tailPausedUpstream = false
-            transfer?.resume()
-        }
-    }
-
-    /// The most bytes held after `[DONE]` while its capture commits.
-    static let heldTailLimit = 64 << 10
 
     // MARK: carrying out the machine's decisions
 
@@ -297,13 +259,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .startStream(let status):
             firstByteTimer?.cancel()
             headMs = proxy.loop.nowMs
-            stream = true
+            stream = StreamStateMachine()
             finalStatus = status
             proxy.streaming += 1
-            if route == .chatCompletions && tenant != nil {
-                sse = SSEParser()
-                capture = StreamCapture()
-            }
+            if route == .chatCompletions && tenant != nil { recorder = StreamRecorder() }
             request.startStream(status: status, head: head, slots: proxy.config.streamSlots,
                                 queueBytes: proxy.config.streamQueueBytes)
             releaseForStream()
@@ -331,28 +290,84 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .replyError(let error):
             transfer?.abort()
             transfer = nil
-            finalStatus = error.status
-            let body = error.openAIBody
-            bytesOut = body.count
-            request.reply(status: error.status, headers: [("Content-Type", "application/json")], body: body)
-            finish()
+            replyError(error)
         case .endStream:
-            if tailHeld {
-                endHeld = true
-                return
-            }
-            request.endStream()
-            captureStream()
-            finish()
+            preconditionFailure("a stream's end is the stream machine's (transferDone)")
         case .inspectRefusal:
             inspectRefusal()
         case .abandon:
-            transfer?.abort()
-            transfer = nil
-            finalStatus = 499
-            finish()
+            abandon()
         case .none:
             break
+        }
+    }
+
+    /// The client left: the transfer goes, the exchange ends.
+    private func abandon() {
+        transfer?.abort()
+        transfer = nil
+        finalStatus = 499
+        finish()
+    }
+
+    // MARK: carrying out the stream machine's decisions
+
+    private func apply(stream event: StreamStateMachine.Event) {
+        withExtendedLifetime(self) { _ = carryOutStream(event, noBytes) }
+    }
+
+    private var noBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
+
+    /// Feeds the stream machine and carries out its decision. `bytes`: the upstream read the
+    /// event is about; returns whether it was taken (false pauses the transfer: curl gives the
+    /// same bytes again after a resume).
+    private func carryOutStream(_ event: StreamStateMachine.Event, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let action = stream?.handle(event) else { return true }
+        switch action {
+        case .forward:
+            // Capture sees the bytes once, before they are queued for the client (the write
+            // below is then sure to be taken: a full ring pauses here, before the parse).
+            guard request.streamHasRoom() else {
+                return request.isOpen ? carryOutStream(.clientFull, bytes) : true
+            }
+            // The client may ask its next question as soon as it has `[DONE]`, before curl
+            // reports the transfer finished: record now, and let the bytes from `[DONE]` on go
+            // only once the record is committed (product.md §1).
+            if recorder?.feed(bytes) == true, recordStream(completed: true),
+               proxy.restorer.gate.hold({ [self] in apply(stream: .commitReleased) }) {
+                return carryOutStream(.commitAwaited(count: bytes.count), bytes)
+            }
+            if !request.streamWrite(bytes) { return !request.isOpen }
+            bytesOut += bytes.count
+            return true
+        case .hold:
+            heldTail.append(contentsOf: bytes)
+            bytesOut += bytes.count
+            return true
+        case .pauseUpstream:
+            return false
+        case .resumeUpstream:
+            transfer?.resume()
+            return true
+        case .drop:
+            return true
+        case .writeTail:
+            // A full ring: `.clientDrained` comes back here. A client gone: `.clientGone` ended
+            // the stream.
+            guard request.streamHasRoom() else { return true }
+            guard heldTail.withUnsafeBytes({ request.streamWrite($0) }) || !request.isOpen else { return true }
+            heldTail = []
+            return carryOutStream(.tailWritten, noBytes)
+        case .endStream(let completed):
+            request.endStream()
+            recordStream(completed: completed)
+            finish()
+            return true
+        case .abandon:
+            abandon()
+            return true
+        case .none:
+            return true
         }
     }
 
@@ -392,7 +407,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             receiveBufferBytes: Self.receiveBufferBytes(scan: scan, config: config))
         if let failure = transfer.start(loop: proxy.loop, options: options, body: outgoingBody) {
             self.transfer = nil
-            apply(machine.handle(.transferDone(.connectFailed(failure))))
+            apply(machine.handle(.transferDone(failure)))
             return
         }
         let timer = firstByteTimer ?? LoopTimer(loop: proxy.loop) { [unowned self] in
@@ -403,14 +418,15 @@ final class ProxyExchange: UpstreamTransferDelegate {
         timer.arm(milliseconds: UInt64(scan?.stream == true ? config.streamFirstByteTimeoutMs : config.firstByteTimeoutMs))
     }
 
+    /// Ends the exchange, exactly once: its reply, its stream's end, or its client leaving.
     private func finish() {
-        guard !finished else { return }
+        precondition(!finished, "an exchange finishes once")
         finished = true
         firstByteTimer?.cancel()
         retryTimer?.cancel()
         firstByteTimer = nil
         retryTimer = nil
-        if stream { proxy.streaming -= 1 }
+        if stream != nil { proxy.streaming -= 1 }
         request.onGone = nil
         request.onDrain = nil
         proxy.exchangeFinished()
@@ -423,7 +439,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             "request_id": "\(requestID)",
             "route": "\(route.name)",
             "model": "\(model)",
-            "stream": "\(stream)",
+            "stream": "\(stream != nil)",
             "status": "\(finalStatus)",
             "bytes_in": "\(bytesIn)",
             "bytes_out": "\(bytesOut)",
@@ -445,39 +461,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     func transferData(_ bytes: UnsafeRawBufferPointer) -> Bool {
         switch machine.state {
         case .streaming:
-            guard request.isOpen else { return true }
-            if tailHeld {
-                // Whatever follows `[DONE]` waits too, within a bound: past it the upstream is
-                // paused until the tail goes (resumed in flushTail).
-                guard heldTail.count + bytes.count <= Self.heldTailLimit else {
-                    tailPausedUpstream = true
-                    return false
-                }
-                heldTail += bytes
-                bytesOut += bytes.count
-                return true
-            }
-            // Capture sees the bytes once, before they are queued for the client (the write
-            // below is then sure to be taken: a full ring pauses here, before the parse).
-            guard request.streamHasRoom() else { return !request.isOpen }
-            if capture != nil {
-                sse?.feed(bytes) { event in capture?.feed(event.data) }
-                // The client may ask its next question as soon as it has `[DONE]`, before curl
-                // reports the transfer finished: record now, and let the bytes from `[DONE]`
-                // on go only once the record is committed (product.md §1).
-                if capture?.sawDone == true {
-                    streamCompleted = true
-                    if captureStream(), proxy.restorer.gate.hold({ [self] in withExtendedLifetime(self) { releaseTail() } }) {
-                        tailHeld = true
-                        heldTail = Array(bytes)
-                        bytesOut += bytes.count
-                        return true
-                    }
-                }
-            }
-            if !request.streamWrite(bytes) { return !request.isOpen }
-            bytesOut += bytes.count
-            return true
+            return carryOutStream(.upstreamBytes(count: bytes.count), bytes)
         case .buffering:
             guard let buffer, let base = bytes.baseAddress else { return true }
             if evbuffer_get_length(buffer) + bytes.count > proxy.config.maxResponseBytes {
@@ -496,10 +480,18 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     func transferDone(_ outcome: TransferOutcome) {
         transfer = nil
-        if outcome == .completed && machine.state == .streaming { streamCompleted = true }
-        if case .failed(let why) = outcome, machine.state == .streaming {
-            proxy.logger.warning("upstream failed mid-stream", metadata: ["request_id": "\(requestID)", "error": "\(why)"])
+        switch machine.handle(.transferDone(outcome)) {
+        case .endStream:
+            // Committed: when the client's stream ends is the stream machine's call.
+            if case .failed(let why) = outcome {
+                let error = ProxyError.streamBroken(why)
+                proxy.logger.warning("upstream failed mid-stream", metadata: [
+                    "request_id": "\(requestID)", "error": "\(why)",
+                    "origin": "\(error.origin.rawValue)", "retryable": "\(error.isRetryable)"])
+            }
+            apply(stream: .upstreamDone(completed: outcome == .completed))
+        case let action:
+            apply(action)
         }
-        apply(machine.handle(.transferDone(outcome)))
     }
 }

@@ -37,8 +37,8 @@ final class UpstreamTransfer {
     }
 
     /// Starts the transfer. `body` must stay valid until `transferDone` or `abort()`.
-    /// Returns nil, or the reason it could not start (no callback fires then).
-    func start(loop: EventLoop, options: Options, body: UpstreamBody) -> String? {
+    /// Returns nil, or how it failed to start (no callback fires then).
+    func start(loop: EventLoop, options: Options, body: UpstreamBody) -> TransferOutcome? {
         precondition(raw == nil, "transfer started twice")
         var callbacks = cle_transfer_callbacks(
             on_header: { ctx, line, len in
@@ -52,7 +52,7 @@ final class UpstreamTransfer {
             on_done: { ctx, code in
                 let unmanaged = Unmanaged<UpstreamTransfer>.fromOpaque(ctx!)
                 let me = unmanaged.takeUnretainedValue()
-                let outcome = UpstreamTransfer.outcome(code: code, raw: me.raw)
+                let outcome = UpstreamTransfer.outcome(.easy(code), raw: me.raw)
                 me.raw = nil
                 let delegate = me.delegate
                 unmanaged.release()   // the one release of the start's retain
@@ -62,7 +62,7 @@ final class UpstreamTransfer {
         let ctx = Unmanaged.passRetained(self)
         guard let t = cle_transfer_new(loop.raw, &callbacks, ctx.toOpaque()) else {
             ctx.release()
-            return "cannot create a transfer"
+            return .connectFailed("cannot create a transfer")
         }
         for line in options.headerLines { _ = cle_transfer_add_header(t, line) }
         // The client's end-to-end headers, credentials as sent, straight from evhttp's strings.
@@ -96,7 +96,7 @@ final class UpstreamTransfer {
         }
         if rc != 0 {
             ctx.release()
-            return "cannot start the transfer (curl multi code \(rc))"
+            return Self.outcome(.multi(rc), raw: nil)
         }
         raw = t
         return nil
@@ -122,8 +122,24 @@ final class UpstreamTransfer {
         return cle_transfer_release_upload(raw) != 0
     }
 
-    /// The one place CURLcodes become outcomes (style.md "Errors").
-    static func outcome(code: Int32, raw: OpaquePointer?) -> TransferOutcome {
+    /// A code curl answered with.
+    enum CurlCode {
+        /// A CURLcode: how a transfer ended.
+        case easy(Int32)
+        /// A CURLMcode: why the multi handle did not take a transfer.
+        case multi(Int32)
+    }
+
+    /// The one place curl's codes become outcomes (style.md "Errors"). `raw`: the ended
+    /// transfer, to tell a connect that never finished from a slow answer.
+    static func outcome(_ curl: CurlCode, raw: OpaquePointer?) -> TransferOutcome {
+        let code: Int32
+        switch curl {
+        case .multi(let rc):
+            return .connectFailed("cannot start the transfer (curl multi code \(rc))")
+        case .easy(let rc):
+            code = rc
+        }
         let text = String(cString: cle_curl_strerror(code))
         switch CURLcode(rawValue: UInt32(code)) {
         case CURLE_OK:
