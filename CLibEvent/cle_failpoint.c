@@ -36,6 +36,7 @@ void cle_failpoints_load(void) {
 }
 
 int cle_failpoint_hit(const char *name) {
+    if (!cle_failpoints_on) return 0;
     for (int i = 0; i < npoints; i++) {
         if (strcmp(points[i].name, name) == 0) return ++points[i].calls >= points[i].from;
     }

@@ -45,6 +45,7 @@ uint64_t cle_loop_now_ms(cle_loop *loop);
 
 /// Fault injection for tests: with THINKBACK_FAILPOINTS="name:N,…" in the environment (read
 /// when the first loop is made) the named allocation fails from its Nth call on. 1: fail now.
+/// Costs a load and a branch when none is set.
 int cle_failpoint_hit(const char *name);
 
 // MARK: - Timers and signals (for Swift owners: retries, deadlines, shutdown)

@@ -35,6 +35,29 @@ final class ExchangeStateMachineTests: XCTestCase {
         XCTAssertEqual(s.handle(.responseTooLarge), .none)
     }
 
+    func testAnInternalFailureBeforeTheFirstByteIsAnsweredOnceAndNothingAfter() {
+        let oom = ProxyError.outOfMemory("the answer's buffer")
+        var m = machine()
+        _ = m.handle(.start)
+        _ = m.handle(.headComplete(status: 200, isEventStream: false, retryAfterMs: nil))
+        XCTAssertEqual(m.handle(.failed(oom)), .replyError(oom))
+        XCTAssertEqual(m.state, .finished)
+        XCTAssertEqual(m.handle(.transferDone(.completed)), .none)
+        XCTAssertEqual(m.handle(.failed(oom)), .none)
+        // While backing off, too.
+        var b = machine()
+        _ = b.handle(.start)
+        _ = b.handle(.transferDone(.connectFailed("refused")))
+        XCTAssertEqual(b.handle(.failed(oom)), .replyError(oom))
+        XCTAssertEqual(b.handle(.retryTimerFired), .none)
+        // Once streaming, the stream's end is the stream machine's: no second answer.
+        var s = machine()
+        _ = s.handle(.start)
+        _ = s.handle(.headComplete(status: 200, isEventStream: true, retryAfterMs: nil))
+        XCTAssertEqual(s.handle(.failed(oom)), .none)
+        XCTAssertEqual(s.handle(.transferDone(.completed)), .endStream)
+    }
+
     func testErrorStatusOnAStreamRequestIsBufferedNotStreamed() {
         var m = machine()
         _ = m.handle(.start)

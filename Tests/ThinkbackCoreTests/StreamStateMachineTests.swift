@@ -240,6 +240,24 @@ final class StreamRecorderTests: XCTestCase {
         XCTAssertNil(failed.finish(completed: false))
     }
 
+    func testACaptureThatWouldPassItsBoundIsDroppedAndTheStreamNotRecorded() throws {
+        let bytes = MiMoStream.sse(MiMoStream.toolAnswer)
+        var unbounded = StreamRecorder()
+        XCTAssertTrue(unbounded.feed(bytes))
+        XCTAssertNotNil(unbounded.finish(completed: true))
+        var bounded = StreamRecorder(limit: 16)
+        XCTAssertFalse(bounded.feed(bytes), "past the bound [DONE] is no longer looked for")
+        XCTAssertTrue(bounded.isOverLimit)
+        XCTAssertFalse(bounded.feed(bytes))
+        XCTAssertNil(bounded.finish(completed: true))
+    }
+
+    func testAnEventWithoutItsEndCountsTowardsTheBound() {
+        var r = StreamRecorder(limit: 1000)
+        XCTAssertFalse(r.feed(utf8("data: {\"id\":\"" + String(repeating: "x", count: 2000))))
+        XCTAssertTrue(r.isOverLimit, "a partial event held by the parser is held memory too")
+    }
+
     func testAStreamCutBeforeItsFinishReasonRecordsNothing() {
         var r = StreamRecorder()
         XCTAssertFalse(r.feed(MiMoStream.sse(Array(MiMoStream.textAnswer.prefix(4)))))

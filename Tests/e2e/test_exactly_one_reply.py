@@ -82,3 +82,31 @@ def test_a_stream_chunk_that_cannot_be_allocated_ends_that_stream_and_cancels_it
         assert proxy.p.poll() is None
     finally:
         proxy.stop()
+
+
+def test_a_whole_answer_whose_buffer_cannot_be_allocated_gets_one_503_and_its_upstream_is_cancelled(sim):
+    port = sim()
+    proxy = start(port, "response_buffer:1")
+    try:
+        out, closed, took = raw_exchange(proxy.port, False, b"x-sim-reasoning-length: 200\r\n")
+        assert out.startswith(b"HTTP/1.1 503 "), out[:300]
+        assert out.count(b"HTTP/1.1 ") == 1
+        assert b'"code":"out_of_memory"' in out and b"thinkback-error: origin=internal retryable=true" in out, out
+        assert took < 5
+        # Streams need no such buffer: they go on.
+        out, closed, took = raw_exchange(proxy.port, True)
+        assert out.startswith(b"HTTP/1.1 200 ") and b"data: [DONE]" in out, out[-300:]
+        assert proxy.p.poll() is None
+    finally:
+        proxy.stop()
+
+
+def test_a_stream_past_the_capture_bound_is_relayed_whole_without_capture(stack):
+    sim, prx = stack((), ("--max-response-bytes", "3000"))
+    out, closed, took = raw_exchange(prx, True, b"x-sim-reasoning-length: 20000\r\nx-sim-tool-calls: 1\r\n")
+    assert out.startswith(b"HTTP/1.1 200 "), out[:300]
+    assert b"data: [DONE]" in out
+    assert out.count(b"reasoning_content") > 10
+    status = httpx.get(f"http://127.0.0.1:{prx}/", timeout=5).json()
+    assert status["restore"]["capture_skipped"] == 1, status["restore"]
+    assert status["restore"]["captured"] == 0, status["restore"]

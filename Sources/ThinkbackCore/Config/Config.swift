@@ -146,7 +146,7 @@ extension Config {
         ConfigOption(flag: "stream-first-byte-timeout-ms", help: "wait for the upstream's first byte of a \"stream\": true answer, which comes at once, then 504 (default 60000)") { c, v in
             c.streamFirstByteTimeoutMs = try positive(v, "stream-first-byte-timeout-ms")
         },
-        ConfigOption(flag: "max-response-bytes", help: "largest whole (non-stream) answer collected from the upstream; a larger one is answered 502 (default 67108864)") { c, v in
+        ConfigOption(flag: "max-response-bytes", help: "largest whole (non-stream) answer collected from the upstream, a larger one is answered 502; a stream whose capture would hold more is relayed without capture (default 67108864)") { c, v in
             c.maxResponseBytes = try positive(v, "max-response-bytes")
         },
         ConfigOption(flag: "stream-idle-timeout", help: "seconds a stream may stay silent before it is cut (default 300)") { c, v in

@@ -9,7 +9,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case client
         /// The provider: unreachable, silent, or its answer unusable.
         case upstream
-        /// thinkback (shutting down).
+        /// thinkback itself (shutting down, out of memory).
         case `internal`
     }
 
@@ -25,6 +25,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case responseTooLarge
         case streamBroken(detail: String)
         case draining
+        case outOfMemory(what: String)
     }
 
     private let kind: Kind
@@ -55,12 +56,15 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// answered (the head is out), never retried.
     public static func streamBroken(_ detail: String) -> ProxyError { ProxyError(.streamBroken(detail: detail)) }
     public static func draining() -> ProxyError { ProxyError(.draining) }
+    /// An allocation failed before anything reached the client: this request cannot go on,
+    /// the next may.
+    public static func outOfMemory(_ what: String) -> ProxyError { ProxyError(.outOfMemory(what: what)) }
 
     public var origin: Origin {
         switch kind {
         case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing: .client
         case .unreachable, .timeout, .responseTooLarge, .streamBroken: .upstream
-        case .draining: .internal
+        case .draining, .outOfMemory: .internal
         }
     }
 
@@ -69,7 +73,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// answer past the bound would not).
     public var isRetryable: Bool {
         switch kind {
-        case .unreachable, .timeout, .draining: true
+        case .unreachable, .timeout, .draining, .outOfMemory: true
         case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing,
              .responseTooLarge, .streamBroken: false
         }
@@ -84,7 +88,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .reasoningMissing: 409
         case .unreachable, .responseTooLarge, .streamBroken: 502
         case .timeout: 504
-        case .draining: 503
+        case .draining, .outOfMemory: 503
         }
     }
 
@@ -111,6 +115,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .responseTooLarge: "upstream_response_too_large"
         case .streamBroken: "upstream_stream_broken"
         case .draining: "draining"
+        case .outOfMemory: "out_of_memory"
         }
     }
 
@@ -139,6 +144,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
             "thinkback: the provider's stream broke: \(detail)"
         case .draining:
             "thinkback: shutting down, retry on another instance"
+        case .outOfMemory(let what):
+            "thinkback: out of memory (\(what)), retry later"
         }
     }
 

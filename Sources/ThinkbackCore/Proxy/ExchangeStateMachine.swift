@@ -45,6 +45,10 @@ public struct ExchangeStateMachine: Sendable {
         case refusalConfirmed
         /// The buffered 400 is some other error: pass it on.
         case notARefusal
+        /// thinkback itself cannot go on with the request (an allocation failed): answered
+        /// with `error` unless the stream already started (then the stream's end is the
+        /// stream machine's).
+        case failed(ProxyError)
     }
 
     public enum Action: Sendable, Equatable {
@@ -98,6 +102,13 @@ public struct ExchangeStateMachine: Sendable {
         case (_, .clientGone):
             state = .finished
             return .abandon
+
+        case (.streaming, .failed):
+            return .none
+
+        case (_, .failed(let error)):
+            state = .finished
+            return .replyError(error)
 
         case let (.awaitingHead(attempt), .headComplete(status, isEventStream, retryAfter)):
             if isEventStream && (200...299).contains(status) {

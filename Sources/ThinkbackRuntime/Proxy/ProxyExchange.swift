@@ -202,10 +202,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     /// Sends the collected answer (after its capture's commit, when it had one).
     private func replyBuffered() {
-        if let buffer {
-            bytesOut = evbuffer_get_length(buffer)
-            request.reply(status: head.status, head: head, buffer: buffer)
+        guard let buffer else {
+            preconditionFailure("a whole answer is collected in a buffer (startBuffering answers without one)")
         }
+        bytesOut = evbuffer_get_length(buffer)
+        request.reply(status: head.status, head: head, buffer: buffer)
         finish()
     }
 
@@ -262,14 +263,21 @@ final class ProxyExchange: UpstreamTransferDelegate {
             stream = StreamStateMachine()
             finalStatus = status
             proxy.streaming += 1
-            if route == .chatCompletions && tenant != nil { recorder = StreamRecorder() }
+            if route == .chatCompletions && tenant != nil { recorder = StreamRecorder(limit: proxy.config.maxResponseBytes) }
             request.startStream(status: status, head: head, slots: proxy.config.streamSlots,
                                 queueBytes: proxy.config.streamQueueBytes)
             releaseForStream()
         case .startBuffering:
             firstByteTimer?.cancel()
             headMs = proxy.loop.nowMs
-            if let buffer { evbuffer_drain(buffer, evbuffer_get_length(buffer)) } else { buffer = evbuffer_new() }
+            if let buffer {
+                evbuffer_drain(buffer, evbuffer_get_length(buffer))
+            } else {
+                buffer = cle_failpoint_hit("response_buffer") != 0 ? nil : evbuffer_new()
+                if buffer == nil {
+                    apply(machine.handle(.failed(.outOfMemory("the answer's buffer"))))
+                }
+            }
         case .replyBuffered:
             finalStatus = head.status
             // The answer goes once its capture is committed (the loop goes on meanwhile).
@@ -336,6 +344,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if recorder?.feed(bytes) == true, recordStream(completed: true),
                proxy.restorer.gate.hold({ [self] in apply(stream: .commitReleased) }) {
                 return carryOutStream(.commitAwaited(count: bytes.count), bytes)
+            }
+            if recorder?.isOverLimit == true {
+                recorder = nil
+                proxy.restorer.counters.captureSkipped += 1
+                proxy.logger.notice("stream larger than --max-response-bytes: relayed without capture", metadata: [
+                    "request_id": "\(requestID)", "limit": "\(proxy.config.maxResponseBytes)"])
             }
             if !request.streamWrite(bytes) { return !request.isOpen }
             bytesOut += bytes.count
