@@ -678,6 +678,7 @@ static cle_conn *conn_of(cle_server *s, struct evhttp_request *req) {
 static void reply_rejected(cle_server *s, struct evhttp_request *req) {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "thinkback-error", "origin=client retryable=false");
     evhttp_add_header(out, "Connection", "close");
     struct evbuffer *body = evbuffer_new();
     if (body) evbuffer_add(body, s->reject_body, s->reject_body_len);
@@ -702,6 +703,7 @@ static void request_cb(struct evhttp_request *req, void *arg) {
                                   "\"type\":\"server_error\",\"code\":\"out_of_memory\"}}";
         struct evkeyvalq *out = evhttp_request_get_output_headers(req);
         evhttp_add_header(out, "Content-Type", "application/json");
+        evhttp_add_header(out, "thinkback-error", "origin=internal retryable=true");
         evhttp_add_header(out, "Connection", "close");
         struct evbuffer *body = evbuffer_new();
         if (body) evbuffer_add(body, oom, sizeof oom - 1);
@@ -775,8 +777,9 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
     s->header_timeout_seconds = o->header_timeout_seconds;
     s->body_timeout_seconds = o->body_timeout_seconds;
     if (o->reject_body_len) {
-        char head[160];
+        char head[200];
         int hl = snprintf(head, sizeof head, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                          "thinkback-error: origin=client retryable=false\r\n"
                           "Content-Length: %zu\r\nConnection: close\r\n\r\n", o->reject_body_len);
         s->reject_reply = malloc((size_t)hl + o->reject_body_len);
         if (s->reject_reply) {

@@ -54,6 +54,7 @@ def test_a_request_whose_exchange_cannot_be_allocated_gets_one_503(sim):
         assert out.startswith(b"HTTP/1.1 503 "), out[:200]
         assert out.count(b"HTTP/1.1 ") == 1
         assert b'"code":"out_of_memory"' in out
+        assert b"thinkback-error: origin=internal retryable=true" in out, out
         assert took < 5
         assert proxy.p.poll() is None, "the proxy died"
     finally:

@@ -100,6 +100,7 @@ def test_bad_chunked_framing_is_a_400_and_a_close_and_never_reaches_the_provider
     assert out.startswith(b"HTTP/1.1 400 "), out[:200]
     assert out.count(b"HTTP/1.") == 1, out
     assert b'"code":"bad_request"' in out, out
+    assert b"\r\nthinkback-error: origin=client retryable=false\r\n" in out, out
     assert closed, "the connection stays open after bad framing"
     assert upstream_requests(sim) == before + 1, "it reached the provider"
 
@@ -122,6 +123,7 @@ def test_a_nul_in_a_request_head_is_a_400_even_on_a_kept_alive_connection(stack)
     import re
     statuses = re.findall(rb"HTTP/1\.1 (\d\d\d) ", out)
     assert statuses == [b"200", b"400"], out
+    assert b"thinkback-error: origin=client retryable=false" in out, out
     assert closed
     assert upstream_requests(sim) == before + 2, "only the good request reaches the provider"
 
