@@ -55,21 +55,13 @@ typedef struct cle_conn {
     struct evbuffer_cb_entry *input_cb;
     cle_exchange *x;                  /* the exchange in flight, or NULL */
     struct timeval due;               /* when this phase's deadline passes; tv_sec 0: none */
-    uint64_t chunk_left;              /* chunked body: the size being read, then data left */
+    cle_framing framing;              /* the request being read */
     uint8_t phase;                    /* CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_REQUEST */
-    uint8_t chunk_state;              /* CK_… */
-    uint8_t chunk_digits;
-    uint8_t name_at;                  /* "transfer-encoding" bytes matched on this line; 0xff: not it */
-    uint8_t prev1, prev2;             /* the two head bytes before the newest */
     unsigned watch_assigned : 1;
     unsigned watching : 1;            /* the watch is added */
     unsigned closed_mode : 1;         /* watching EV_CLOSED: the client sent more mid-request */
     unsigned adopted : 1;             /* evcon known, close callback set, our bev reference gone */
     unsigned deadline_armed : 1;
-    unsigned seen_text : 1;           /* the head has a byte other than CR or LF */
-    unsigned head_done : 1;
-    unsigned chunked : 1;             /* the head has a Transfer-Encoding line */
-    unsigned rejected_head : 1;       /* a NUL in the head */
     unsigned rejected : 1;            /* not to be handled: answered 400, or to be */
 } cle_conn;
 
@@ -309,21 +301,16 @@ static size_t read_ahead(struct evbuffer *in, struct bufferevent *bev) {
    - a request head must be complete within the header timeout (from the accept for the
      first request, from its first byte for later ones on a kept-alive connection);
    - a body must keep arriving: at most the body timeout between reads;
-   - a NUL anywhere in a head (evhttp would cut the value there) marks the request bad: it is
-     answered 400 and the connection closed instead of being handled;
-   - a chunked body's framing is checked strictly (RFC 9112 §7.1): a chunk size that is not
-     plain hex followed by CRLF, data not followed by CRLF, or a chunk extension (evhttp cannot
-     read one) is answered 400 and the connection closed; evhttp would say 413.
+   - a head with a NUL (evhttp would cut the value there) or a folded line is answered 400
+     and the connection closed once evhttp hands the request over, instead of being handled;
+   - a chunked body whose framing is not strictly RFC 9112's is answered 400 at once and the
+     connection closed (evhttp would say 413, or read it loosely).
+   What is bad is the pure parser's call (cle_framing.c); this is the glue.
    A missed deadline shuts the socket down: evhttp meets the end of the stream and frees all.
    Until the connection is adopted (its evhttp_connection known and its close callback set, in
    the loop pass after the accept) the conn holds a reference on the bufferevent; afterwards
    the close callback frees the conn. */
 enum { CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_REQUEST };
-enum { CK_SIZE, CK_SIZE_MORE, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF,
-       CK_TRAILER_START, CK_TRAILER_LINE, CK_TRAILER_LF, CK_END_LF, CK_DONE };
-enum { CLE_CHUNK_SIZE_DIGITS = 15 };
-
-static const char te_name[] = "transfer-encoding";
 
 static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg);
@@ -416,150 +403,30 @@ static void conn_reject(cle_conn *c, int raw) {
     conn_set_due(c, s->header_timeout_seconds > 0 ? s->header_timeout_seconds : 10);
 }
 
-/* A chunked body's framing, byte by byte; the return is how many bytes were taken (all of
-   them unless the body ended first). */
-static size_t conn_check_chunks(cle_conn *c, const uint8_t *p, size_t n) {
-    size_t k = 0;
-    while (k < n && !c->rejected) {
-        uint8_t b = p[k];
-        switch (c->chunk_state) {
-        case CK_DATA: {
-            size_t take = n - k < c->chunk_left ? n - k : (size_t)c->chunk_left;
-            c->chunk_left -= take;
-            k += take;
-            if (!c->chunk_left) c->chunk_state = CK_DATA_CR;
-            continue;
-        }
-        case CK_SIZE:
-        case CK_SIZE_MORE: {
-            int digit = b >= '0' && b <= '9' ? b - '0'
-                      : b >= 'a' && b <= 'f' ? b - 'a' + 10
-                      : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
-            if (digit >= 0 && c->chunk_digits < CLE_CHUNK_SIZE_DIGITS) {
-                c->chunk_left = c->chunk_left * 16 + (uint64_t)digit;
-                c->chunk_digits++;
-                c->chunk_state = CK_SIZE_MORE;
-            } else if (b == '\r' && c->chunk_state == CK_SIZE_MORE) {
-                c->chunk_state = CK_SIZE_LF;
-            } else {
-                conn_reject(c, 1);
-            }
-            break;
-        }
-        case CK_SIZE_LF:
-            if (b != '\n') { conn_reject(c, 1); break; }
-            c->chunk_digits = 0;
-            c->chunk_state = c->chunk_left ? CK_DATA : CK_TRAILER_START;
-            break;
-        case CK_DATA_CR:
-            if (b == '\r') c->chunk_state = CK_DATA_LF;
-            else conn_reject(c, 1);
-            break;
-        case CK_DATA_LF:
-            if (b == '\n') c->chunk_state = CK_SIZE;
-            else conn_reject(c, 1);
-            break;
-        case CK_TRAILER_START:
-            if (b == '\r') c->chunk_state = CK_END_LF;
-            else if (b == 0 || b == '\n') conn_reject(c, 1);
-            else c->chunk_state = CK_TRAILER_LINE;
-            break;
-        case CK_TRAILER_LINE:
-            if (b == '\r') c->chunk_state = CK_TRAILER_LF;
-            else if (b == 0 || b == '\n') conn_reject(c, 1);
-            break;
-        case CK_TRAILER_LF:
-            if (b == '\n') c->chunk_state = CK_TRAILER_START;
-            else conn_reject(c, 1);
-            break;
-        case CK_END_LF:
-            if (b == '\n') { c->chunk_state = CK_DONE; return k + 1; }
-            conn_reject(c, 1);
-            break;
-        case CK_DONE:
-            return k;
-        }
-        k++;
-    }
-    return k;
-}
-
-/* The head's bytes: a NUL or a folded line marks the request bad; the first line that starts with
-   "Transfer-Encoding:" makes the body chunked (whatever its value: any other value is refused
-   once the request is read); an empty line ends the head (head_done). Returns the bytes of
-   the head taken. */
-static size_t conn_scan_head(cle_conn *c, const uint8_t *p, size_t n) {
-    for (size_t k = 0; k < n; k++) {
-        uint8_t b = p[k];
-        if (b == 0) c->rejected_head = 1;
-        if (b == '\n') {
-            if (c->seen_text && (c->prev1 == '\n' || (c->prev1 == '\r' && c->prev2 == '\n'))) {
-                c->head_done = 1;
-                return k + 1;
-            }
-            c->name_at = 0;
-        } else if (b != '\r') {
-            /* A line folded onto the previous one (obs-fold): RFC 9112 §5.2 lets a server
-               refuse it, and evhttp would join it into the value. */
-            if (c->name_at == 0 && c->seen_text && (b == ' ' || b == '\t')) c->rejected_head = 1;
-            c->seen_text = 1;
-            if (c->name_at < sizeof te_name - 1) {
-                uint8_t lower = b >= 'A' && b <= 'Z' ? b + 32 : b;
-                c->name_at = lower == (uint8_t)te_name[c->name_at] ? c->name_at + 1 : 0xff;
-            } else if (c->name_at == sizeof te_name - 1) {
-                if (b == ':') c->chunked = 1;
-                c->name_at = 0xff;
-            }
-        }
-        c->prev2 = c->prev1;
-        c->prev1 = b;
-    }
-    return n;
-}
-
 /* Starts reading a request head: its deadline runs from now. */
 static void conn_begin_head(cle_conn *c) {
     c->phase = CONN_HEAD;
-    c->head_done = 0;
-    c->chunked = 0;
-    c->rejected_head = 0;
-    c->seen_text = 0;
-    c->name_at = 0;
-    c->prev1 = c->prev2 = 0;
+    cle_framing_start(&c->framing);
     conn_set_due(c, c->server->header_timeout_seconds);
 }
 
 /* Follows the request framing over `n` bytes just read. */
 static void conn_follow(cle_conn *c, const uint8_t *p, size_t n) {
-    while (n && !c->rejected) {
-        switch (c->phase) {
-        case CONN_IDLE:
-            conn_begin_head(c);
-            break;
-        case CONN_HEAD: {
-            size_t used = conn_scan_head(c, p, n);
-            p += used;
-            n -= used;
-            if (!c->head_done) return;
-            if (c->rejected_head) {       /* answered 400 once evhttp hands the request over */
-                conn_reject(c, 0);
-                return;
-            }
-            c->phase = CONN_BODY;
-            c->chunk_state = CK_SIZE;
-            c->chunk_left = 0;
-            c->chunk_digits = 0;
-            conn_set_due(c, c->server->body_timeout_seconds);
-            break;
-        }
-        case CONN_BODY:
-            conn_set_due(c, c->server->body_timeout_seconds);   /* progress */
-            if (c->chunked && c->chunk_state != CK_DONE) conn_check_chunks(c, p, n);
-            return;
-        default:                      /* CONN_REQUEST: read after the reply (pipelining) */
-            return;
-        }
+    if (!n || c->rejected || c->phase == CONN_REQUEST) return;   /* after it: the next request's */
+    if (c->phase == CONN_IDLE) conn_begin_head(c);
+    cle_framing *f = &c->framing;
+    cle_framing_feed(f, p, n);
+    if (f->phase == CLE_FRAMING_HEAD) return;
+    if (f->bad_head) {                /* answered 400 once evhttp hands the request over */
+        conn_reject(c, 0);
+        return;
     }
+    if (f->phase == CLE_FRAMING_BAD_BODY) {
+        conn_reject(c, 1);            /* evhttp would say 413, or read it loosely */
+        return;
+    }
+    c->phase = CONN_BODY;
+    conn_set_due(c, c->server->body_timeout_seconds);   /* the body's start, then its progress */
 }
 
 /* Follows the last `n` bytes of `in`. */
@@ -590,7 +457,7 @@ static void conn_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *in
     size_t n = info->n_added;
     if (n == CLE_LIBEVENT_READ) n += read_ahead(in, c->bev);
     if (c->rejected || c->phase == CONN_REQUEST) return;
-    if (c->phase == CONN_BODY && !c->chunked) {      /* a plain body: only its progress counts */
+    if (c->phase == CONN_BODY && !c->framing.chunked) {   /* a plain body: only its progress counts */
         conn_set_due(c, c->server->body_timeout_seconds);
         return;
     }

@@ -173,6 +173,34 @@ void cle_exchange_abort(cle_exchange *x);
 /// most once; after it the shim has released the request and the exchange must not be used.
 void cle_exchange_watch(cle_exchange *x, cle_callback on_gone, void *_Nullable ctx);
 
+// MARK: - A request's framing (a pure parser the server runs ahead of evhttp)
+
+enum {
+    CLE_FRAMING_HEAD = 0,       // reading the head
+    CLE_FRAMING_BODY,           // the head ended; a chunked body is being checked
+    CLE_FRAMING_DONE,           // a chunked body ended: later bytes are the next request's
+    CLE_FRAMING_BAD_BODY        // chunked framing that is not exactly RFC 9112 §7.1's
+};
+
+/// One request's framing state; zeroed (cle_framing_start) before each request.
+typedef struct cle_framing {
+    uint64_t chunk_left;        // the chunk size being read, then its data left
+    uint8_t phase;              // CLE_FRAMING_…
+    uint8_t chunk_state;
+    uint8_t chunk_digits;
+    uint8_t name_at;            // "transfer-encoding" bytes matched on this line; 0xff: not it
+    uint8_t prev1, prev2;       // the two head bytes before the newest
+    unsigned seen_text : 1;     // the head has a byte other than CR or LF
+    unsigned chunked : 1;       // the head has a Transfer-Encoding line: its body is checked
+    unsigned bad_head : 1;      // a NUL in the head, or a folded line (obs-fold)
+} cle_framing;
+
+void cle_framing_start(cle_framing *f);
+/// Follows `n` more bytes of the request. Returns how many belong to it: fewer than `n` only
+/// when a chunked body ended (DONE) or went wrong (BAD_BODY) inside them. A plain body's bytes
+/// are taken unchecked (evhttp counts them against Content-Length).
+size_t cle_framing_feed(cle_framing *f, const uint8_t *_Nullable p, size_t n);
+
 // MARK: - Upstream transfers (curl easy handles on the loop's multi handle)
 
 typedef struct cle_transfer cle_transfer;
