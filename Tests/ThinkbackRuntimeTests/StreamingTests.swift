@@ -153,14 +153,7 @@ final class StreamingTests: XCTestCase {
         let before = fixture.proxy.rssKiB
         let c = try RawHTTPClient(port: fixture.proxy.port, receiveBuffer: 4096)
         try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
-        // Generating the answer takes a moment; then the flow must stop, short of the end.
-        var sent = -1
-        let settled = try ProxyFixture.eventually(timeout: 20) {
-            let now = try fixture.transport()["events_sent"] ?? 0
-            defer { sent = now }
-            usleep(500_000)
-            return now > 0 && now == sent
-        }
+        let (settled, sent) = try waitUntilTheUpstreamStops()
         let grown = fixture.proxy.rssKiB - before
         XCTAssertTrue(settled, "the upstream must be paused while the client does not read (\(sent) events sent)")
         XCTAssertEqual(try fixture.transport()["streams_completed"], 0,
@@ -173,6 +166,20 @@ final class StreamingTests: XCTestCase {
         XCTAssertTrue(r.text.hasSuffix("data: [DONE]\n\n"))
     }
 
+    /// Generating an answer takes a moment; then, with a client that reads nothing, the flow
+    /// must stop short of the end: whether the simulator's events sent stopped growing, and
+    /// how many it sent.
+    private func waitUntilTheUpstreamStops() throws -> (Bool, Int) {
+        var sent = -1
+        let settled = try ProxyFixture.eventually(timeout: 20) {
+            let now = try fixture.transport()["events_sent"] ?? 0
+            defer { sent = now }
+            usleep(500_000)
+            return now > 0 && now == sent
+        }
+        return (settled, sent)
+    }
+
     /// The slow client's queue is bounded in bytes, whatever the size of the chunks: with 64
     /// slots of up to 64 KiB a count alone lets ~0.75 MiB sit queued for one client.
     func testASlowReadersQueueIsBoundedInBytesNotInChunks() throws {
@@ -182,13 +189,7 @@ final class StreamingTests: XCTestCase {
             proxyArguments: ["--stream-buffer-bytes", "65536", "--stream-slots", "64", "--stream-queue-bytes", "\(bound)"])
         let c = try RawHTTPClient(port: fixture.proxy.port, receiveBuffer: 4096)
         try c.send("POST", "/v1/chat/completions", headers: ProxyFixture.auth, body: ProxyFixture.chatBody(stream: true))
-        var sent = -1
-        let settled = try ProxyFixture.eventually(timeout: 20) {
-            let now = try fixture.transport()["events_sent"] ?? 0
-            defer { sent = now }
-            usleep(500_000)
-            return now > 0 && now == sent
-        }
+        let (settled, _) = try waitUntilTheUpstreamStops()
         XCTAssertTrue(settled, "the upstream must be paused while the client does not read")
         let inFlight = try fixture.proxyStatus()["in_flight"] as? [String: Any]
         let queued = inFlight?["stream_queued_bytes"] as? Int ?? -1

@@ -3,6 +3,7 @@ import os
 import resource
 import re
 import signal
+import socket
 import tempfile
 import subprocess
 import time
@@ -49,6 +50,26 @@ class Proc:
                 self.p.kill()
                 self.p.wait(5)
         self.log.close()
+
+
+def receive(sock, until=None):
+    """Reads until the server closes `sock`, its timeout passes, or `until(bytes so far)`.
+    Returns (the bytes, whether the server closed the connection)."""
+    out, closed = b"", False
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                closed = True
+                break
+            out += d
+            if until and until(out):
+                break
+    except socket.timeout:
+        pass
+    except OSError:   # reset: closed too
+        closed = True
+    return out, closed
 
 
 @pytest.fixture

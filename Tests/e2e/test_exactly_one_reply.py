@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from conftest import Proc
+from conftest import Proc, receive
 
 BODY = b'{"model":"mimo-v2.5-pro","stream":%s,"messages":[{"role":"user","content":"hi"}]}'
 
@@ -24,21 +24,13 @@ def raw_exchange(port, stream, headers=b"", wait=10):
     started = time.monotonic()
     s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-a\r\n"
               b"Content-Type: application/json\r\n" + headers + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    out, closed = b"", False
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                closed = True
-                break
-            out += d
-            if not stream and out.count(b"HTTP/1.1 ") and b"\r\n\r\n" in out:
-                head, _, rest = out.partition(b"\r\n\r\n")
-                n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
-                if n and len(rest) >= n[0]:
-                    break
-    except socket.timeout:
-        pass
+
+    def whole(out):   # a whole answer is complete at its Content-Length (the connection stays)
+        head, sep, rest = out.partition(b"\r\n\r\n")
+        n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+        return bool(sep) and bool(n) and len(rest) >= n[0]
+
+    out, closed = receive(s, None if stream else whole)
     s.close()
     return out, closed, time.monotonic() - started
 

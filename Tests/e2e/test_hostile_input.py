@@ -7,6 +7,8 @@ import socket
 import httpx
 import pytest
 
+from conftest import receive
+
 BODY = b'{"model":"mimo-v2.5-pro","messages":[{"role":"user","content":"hi"}]}'
 SMUGGLED = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-smuggled\r\n\r\n"
 
@@ -16,16 +18,7 @@ def send(port, raw, wait=2.0):
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(wait)
     s.sendall(raw)
-    out, closed = b"", False
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                closed = True
-                break
-            out += d
-    except socket.timeout:
-        pass
+    out, closed = receive(s)
     s.close()
     return out, closed
 
