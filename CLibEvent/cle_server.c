@@ -522,9 +522,10 @@ static struct bufferevent *make_connection_bev(struct event_base *base, void *ar
     }
     bufferevent_incref(bev);          /* until adopted */
     c->phase = CONN_HEAD;             /* the first head's deadline runs from the accept */
-    c->due = loop_now(s);
-    c->due.tv_sec += s->header_timeout_seconds > 0 ? s->header_timeout_seconds : 0;
-    if (s->header_timeout_seconds <= 0) c->due.tv_sec = 0;
+    if (s->header_timeout_seconds > 0) {
+        c->due = loop_now(s);
+        c->due.tv_sec += s->header_timeout_seconds;
+    }
     struct timeval zero = { 0, 0 };   /* adopted in this loop pass, unless bytes come first */
     c->deadline_armed = event_add(c->deadline, &zero) == 0;
     return bev;
