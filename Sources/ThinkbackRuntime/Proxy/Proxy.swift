@@ -27,12 +27,15 @@ public final class Proxy {
     public private(set) var isDraining = false
 
     let restorer: Restorer
+    /// The access lines (`--access-log on` at level `info` or below), else nil.
+    let accessLog: AccessLog?
 
     public init(loop: EventLoop, config: Config, logger: Logger, environment: [String: String]) throws {
         self.loop = loop
         self.config = config
         self.logger = logger
         startedMs = loop.nowMs
+        accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(loop: loop, label: logger.label) : nil
         restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
     }
 
@@ -111,9 +114,9 @@ public final class Proxy {
         served += 1
     }
 
-    func makeRequestID() -> String {
+    func makeRequestID() -> UInt64 {
         nextRequestID += 1
-        return String(nextRequestID, radix: 16)
+        return nextRequestID
     }
 
     private func handle(_ request: InboundRequest) {

@@ -18,7 +18,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var buffer: OpaquePointer?          // evbuffer collecting a whole-body response
     private var firstByteTimer: LoopTimer?
     private var retryTimer: LoopTimer?
-    private let requestID: String
+    private let requestID: UInt64
+    /// As the logs write it.
+    private var requestIDText: String { String(requestID, radix: 16) }
     private let startMs: UInt64
     private var headMs: UInt64 = 0
     private var bytesOut = 0
@@ -127,7 +129,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         guard let scan else { return }
         let restorer = proxy.restorer
         let outcome = ChatRestore.outcome(scan, body: request.body, pending: pending, found: found, policy: policy)
-        restorer.account(outcome, requestID: requestID, policy: policy)
+        restorer.account(outcome, requestID: requestIDText, policy: policy)
         if let index = outcome.rejectedMessageIndex {
             restorer.counters.rejected += 1
             return replyError(.reasoningMissing(messageIndex: index))
@@ -138,7 +140,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 restoredBody = try RestoredBody(edits: outcome.edits, original: request.body)
             } catch {
                 // A bug, not bad input: say so and forward the original rather than a broken body.
-                proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestID)", "error": "\(error.reason)"])
+                proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestIDText)", "error": "\(error.reason)"])
             }
         }
         machine.refusalFallbackArmed = !isFallback && policy.strategy == .auto && outcome.usedPlaceholder
@@ -165,7 +167,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                                             nowMs: proxy.loop.nowMs)
         restorer.counters.autoRetries += 1
         proxy.logger.notice("placeholders refused: retrying with textualize", metadata: [
-            "request_id": "\(requestID)", "model": "\(model)"])
+            "request_id": "\(requestIDText)", "model": "\(model)"])
         policy.placeholdersRefused = true
         self.policy = policy
         transfer?.abort()
@@ -180,7 +182,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     private func replyError(_ error: ProxyError) {
         finalStatus = error.status
-        bytesOut = proxy.replyError(request, error, requestID: requestID)
+        bytesOut = proxy.replyError(request, error, requestID: requestIDText)
         finish()
     }
 
@@ -289,7 +291,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             transfer?.abort()
             transfer = nil
             proxy.logger.info("retrying upstream", metadata: [
-                "request_id": "\(requestID)", "attempt": "\(attempts)", "status": "\(head.status)", "delay_ms": "\(delay)"])
+                "request_id": "\(requestIDText)", "attempt": "\(attempts)", "status": "\(head.status)", "delay_ms": "\(delay)"])
             let timer = retryTimer ?? LoopTimer(loop: proxy.loop) { [unowned self] in
                 self.apply(self.machine.handle(.retryTimerFired))
             }
@@ -349,7 +351,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 recorder = nil
                 proxy.restorer.counters.captureSkipped += 1
                 proxy.logger.notice("stream larger than --max-response-bytes: relayed without capture", metadata: [
-                    "request_id": "\(requestID)", "limit": "\(proxy.config.maxResponseBytes)"])
+                    "request_id": "\(requestIDText)", "limit": "\(proxy.config.maxResponseBytes)"])
             }
             if !request.streamWrite(bytes) { return !request.isOpen }
             bytesOut += bytes.count
@@ -444,23 +446,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
         request.onGone = nil
         request.onDrain = nil
         proxy.exchangeFinished()
-        if proxy.config.accessLog { logAccess() }
+        logAccess()
     }
 
     private func logAccess() {
-        let now = proxy.loop.nowMs
-        proxy.logger.info("access", metadata: [
-            "request_id": "\(requestID)",
-            "route": "\(route.name)",
-            "model": "\(model)",
-            "stream": "\(stream != nil)",
-            "status": "\(finalStatus)",
-            "bytes_in": "\(bytesIn)",
-            "bytes_out": "\(bytesOut)",
-            "attempts": "\(attempts)",
-            "upstream_ms": "\(headMs > 0 ? headMs - startMs : 0)",
-            "total_ms": "\(now - startMs)",
-        ])
+        proxy.accessLog?.record(AccessLog.Entry(
+            requestID: requestID, route: route.name, model: model, stream: stream != nil, status: finalStatus,
+            bytesIn: bytesIn, bytesOut: bytesOut, attempts: attempts,
+            upstreamMs: headMs > 0 ? headMs - startMs : 0, totalMs: proxy.loop.nowMs - startMs))
     }
 
     // MARK: UpstreamTransferDelegate
@@ -481,7 +474,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if evbuffer_get_length(buffer) + bytes.count > proxy.config.maxResponseBytes {
                 // Never collected without a bound: the client gets a 502 instead.
                 proxy.logger.warning("upstream answer larger than --max-response-bytes", metadata: [
-                    "request_id": "\(requestID)", "limit": "\(proxy.config.maxResponseBytes)"])
+                    "request_id": "\(requestIDText)", "limit": "\(proxy.config.maxResponseBytes)"])
                 apply(machine.handle(.responseTooLarge))
                 return true
             }
@@ -500,7 +493,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if case .failed(let why) = outcome {
                 let error = ProxyError.streamBroken(why)
                 proxy.logger.warning("upstream failed mid-stream", metadata: [
-                    "request_id": "\(requestID)", "error": "\(why)",
+                    "request_id": "\(requestIDText)", "error": "\(why)",
                     "origin": "\(error.origin.rawValue)", "retryable": "\(error.isRetryable)"])
             }
             apply(stream: .upstreamDone(completed: outcome == .completed))

@@ -100,6 +100,7 @@ final class Restorer {
     /// Counts and logs what a request's restoration did (message indexes, never content).
     func account(_ outcome: ChatRestore.Outcome, requestID: String, policy: RestorePolicy) {
         var restoredHere = 0
+        var missed: [(index: Int, strategy: MissStrategy)] = []
         for (index, action) in outcome.actions {
             let fallback: MissStrategy?
             switch action {
@@ -121,17 +122,28 @@ final class Restorer {
             counters.misses += 1
             if let fallback {
                 counters.fallbacks[fallback, default: 0] += 1
-                logMiss(requestID, index, fallback.rawValue)
+                missed.append((index, fallback))
             }
         }
         counters.restored += restoredHere
         if restoredHere > 0 { counters.requestsRestored += 1 }
+        if !missed.isEmpty { logMisses(requestID, missed, restored: restoredHere) }
     }
 
-    private func logMiss(_ requestID: String, _ index: Int, _ strategy: String) {
-        logger.notice("reasoning miss", metadata: [
-            "request_id": "\(requestID)", "message_index": "\(index)", "strategy": "\(strategy)"])
+    /// One line per request however many messages missed (a line each cost as much as the
+    /// rest of the request): their count, the strategies used and the first message indexes.
+    private func logMisses(_ requestID: String, _ missed: [(index: Int, strategy: MissStrategy)], restored: Int) {
+        guard logger.logLevel <= .notice else { return }
+        var strategies: [MissStrategy] = []
+        for m in missed where !strategies.contains(m.strategy) { strategies.append(m.strategy) }
+        var indexes = missed.prefix(Self.loggedMissIndexes).map { String($0.index) }.joined(separator: ",")
+        if missed.count > Self.loggedMissIndexes { indexes += ",…" }
+        logger.notice("reasoning misses", metadata: [
+            "request_id": "\(requestID)", "misses": "\(missed.count)", "restored": "\(restored)",
+            "strategy": "\(strategies.map(\.rawValue).joined(separator: ","))", "message_indexes": "\(indexes)"])
     }
+
+    static let loggedMissIndexes = 16
 
     /// Records the final message of each choice of a successful response (product.md §1),
     /// keyed by `history`, the digest of the request's messages. With `restore = tool-calls`

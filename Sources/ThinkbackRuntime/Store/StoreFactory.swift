@@ -40,9 +40,10 @@ enum StoreFactory {
 }
 
 extension Proxy {
-    /// Writes out what the store still holds (SQLite's pending batch). Call once the loop has
-    /// stopped, before the process exits.
+    /// Writes out what the store still holds (SQLite's pending batch) and the access lines
+    /// not yet written. Call once the loop has stopped, before the process exits.
     public func closeStore() {
+        accessLog?.flush()
         restorer.store.flush()
     }
 }
