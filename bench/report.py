@@ -26,6 +26,10 @@ TITLES = {
 }
 # Budgets of issue 6 (ratios from one run).
 RPS_BUDGET = {"small": 0.9, "restore": 0.8}
+# Issue 18: CPU per request (or stream) ÷ nginx's at the defaults, and the defaults against the
+# tuned flags.
+CPU_BUDGET = {"small": 1.6, "restore": 1.3, "miss": 1.5, "stream": 1.0, "stream2000": 1.0}
+DEFAULTS_OVER_TUNED = 1.10
 P99_BUDGET = {"small": 1.1}
 EVENTS_BUDGET = 0.95
 FB_P99_SLACK_MS = 0.2
@@ -121,8 +125,8 @@ def main():
         k = (r["scenario"], r["target"])
         if k not in best or r.get("other_pct", 0) < best[k].get("other_pct", 0):
             best[k] = r
-    rank = {"direct": 0, "nginx": 1, "thinkback": 2, "thinkback-miss": 3,
-            "thinkback-memory": 4, "thinkback-sqlite": 5, "thinkback-redis": 6}
+    rank = {"direct": 0, "nginx": 1, "thinkback": 2, "thinkback-tuned": 3, "thinkback-miss": 4,
+            "thinkback-memory": 5, "thinkback-sqlite": 6, "thinkback-redis": 7}
     rows = sorted((r for r in runs if best[(r["scenario"], r["target"])] is r),
                   key=lambda r: (ORDER.index(r["scenario"]) if r["scenario"] in ORDER else 99, rank.get(r["target"], 9)))
     by = {(r["scenario"], r["target"]): r for r in rows}
@@ -219,6 +223,15 @@ def main():
             notes.append(f"{scen}: {t['target']} used {t['proxy_core_pct']:.0f}% of its core (nginx "
                          f"{n.get('proxy_core_pct', 0):.0f}%): its throughput is its own limit; at equal CPU it would "
                          f"reach about {1 / cpu_ratio:.2f}× nginx's.")
+        if scen in CPU_BUDGET and cpu_ratio:
+            lim = CPU_BUDGET[scen]
+            budgets.append((f"{scen}: CPU/req ≤ {lim}× nginx at the defaults", f"{cpu_ratio:.2f}×", cpu_ratio <= lim, False,
+                            f"{t['cpu_us']:.1f} vs {n['cpu_us']:.1f} µs"))
+        tt = by.get((scen, "thinkback-tuned"))
+        if tt and tt.get("cpu_us") and t.get("cpu_us"):
+            v = t["cpu_us"] / tt["cpu_us"]
+            budgets.append((f"{scen}: defaults ≤ {DEFAULTS_OVER_TUNED}× the tuned flags (CPU/req)", f"{v:.2f}×",
+                            v <= DEFAULTS_OVER_TUNED, False, f"{t['cpu_us']:.1f} vs {tt['cpu_us']:.1f} µs"))
         if scen in RPS_BUDGET:
             lim = RPS_BUDGET[scen]
             v = t[key] / n[key]
