@@ -52,7 +52,8 @@ extension SQLiteStore {
         let row = try sql.held.withRow(.blob(key.bytes), .integer(Int64(clamping: now))) {
             (id: $0.int64(0), format: $0.int64(1), live: $0.int64(2) != 0, length: $0.int64(3))
         }
-        guard let row, row.live else { return .free }
+        guard let row else { return .absent }
+        guard row.live else { return .free }
         if row.format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous }
         guard row.format == Int64(value.format.rawValue), row.length == Int64(value.text.count) else { return .different }
         let same = try sql.sameText.withRow(.integer(row.id), .blob(value.text)) { $0.int64(0) != 0 } ?? false
@@ -65,20 +66,24 @@ extension SQLiteStore {
             let now = clock.nowMilliseconds()
             var claimed: [CacheKey] = []
             var conflicting: [CacheKey] = []
+            var held: [CacheKey] = []
             let ambiguousBefore = ambiguous.count
             for key in keys {
-                switch (try holding(key, like: value, now: now), value.isAmbiguous) {
+                let holds = try holding(key, like: value, now: now)
+                if holds != .absent { held.append(key) }
+                switch (holds, value.isAmbiguous) {
                 case (.ambiguous, _):
                     conflicting.append(key)
-                case (.free, false), (.same, false):
+                case (.absent, false), (.free, false), (.same, false):
                     claimed.append(key)
-                case (.free, true), (.same, true), (.different, _):
+                case (.absent, true), (.free, true), (.same, true), (.different, _):
                     conflicting.append(key)
                     ambiguous.append(key)
                 }
             }
             statistics.ambiguous += ambiguous.count - ambiguousBefore
-            for key in keys { try detach(key) }
+            // A key the file does not hold has nothing to detach (most keys of a new capture).
+            for key in held { try detach(key) }
             use += 1
             if !claimed.isEmpty { try store(value, under: claimed, expiresAt: expiresAt, use: use) }
             if !conflicting.isEmpty {
@@ -161,7 +166,9 @@ extension SQLiteStore {
 
 /// What a key holds in the file, compared with a value being inserted.
 enum SQLiteHeld {
-    /// Nothing live.
+    /// No row at all.
+    case absent
+    /// A row, expired.
     case free
     /// A live value that restores like it.
     case same
