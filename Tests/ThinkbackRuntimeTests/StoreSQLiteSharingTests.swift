@@ -193,12 +193,12 @@ final class StoreSQLiteSharingTests: XCTestCase {
             store.insert(old, for: [key(1), key(2)])
             store.insert(value("another", clock), for: [key(3)])
             store.flush()
-            // What a version 1 file looks like: no totals.
-            try store.database.exec("DROP TABLE totals; PRAGMA user_version = 1")
+            // What a version 1 file looks like: no totals (nor version 3's trigger).
+            try store.database.exec("DROP TRIGGER entries_id_grows; DROP TABLE totals; PRAGMA user_version = 1")
         }
         let maxUsed = try SQLiteDatabase(path: path).integer("SELECT max(used) FROM entries")
         let store = try SQLiteStore(path: path, limits: limits, clock: clock)
-        XCTAssertEqual(try store.database.integer("PRAGMA user_version"), 2)
+        XCTAssertEqual(try store.database.integer("PRAGMA user_version"), SQLiteStore.schemaVersion)
         XCTAssertEqual(store.statistics.entries, 2)
         XCTAssertEqual(store.statistics.keys, 3)
         XCTAssertEqual(store.statistics.bytes, old.accountedBytes(keyCount: 2) + value("another", clock).accountedBytes(keyCount: 1))
@@ -208,6 +208,41 @@ final class StoreSQLiteSharingTests: XCTestCase {
         XCTAssertGreaterThan(try store.database.integer("SELECT used FROM entries WHERE text = CAST('new' AS BLOB)"), maxUsed,
                              "use stamps continue after the file's")
         XCTAssertEqual(store.statistics.entries, 3)
+    }
+
+    func testAWriterThatWouldReuseAnEntryIdFails() throws {
+        let clock = ManualStoreClock()
+        let store = try SQLiteStore(path: path, limits: limits, clock: clock)
+        store.insert(value("one", clock), for: [key(1)])
+        store.insert(value("two", clock), for: [key(2)])
+        store.flush()
+        // A writer of schema version 2 lets SQLite pick the id: the newest's, once deleted.
+        try store.database.exec("BEGIN; DELETE FROM keys WHERE entry_id = (SELECT max(id) FROM entries); DELETE FROM entries WHERE id = (SELECT max(id) FROM entries)")
+        XCTAssertThrowsError(try store.database.exec("INSERT INTO entries(text, format, stored_at, expires_at, used, key_count, bytes) VALUES (x'00', 0, 0, 0, 0, 0, 0)")) { error in
+            XCTAssertTrue("\(error)".contains("entry id"), "\(error)")
+        }
+        try store.database.exec("ROLLBACK")
+        XCTAssertEqual(try store.database.integer("SELECT last_id FROM totals"), 2)
+    }
+
+    func testAVersion2FileIsUpgradedAndItsKeysFound() throws {
+        let clock = ManualStoreClock()
+        do {
+            let store = try SQLiteStore(path: path, limits: limits, clock: clock)
+            store.insert(value("written by version 2", clock), for: [key(1), key(2)])
+            store.insert(value("another", clock), for: [key(3)])
+            store.flush()
+            // What a version 2 file looks like.
+            try store.database.exec("DROP TRIGGER entries_id_grows; ALTER TABLE totals DROP COLUMN last_id; PRAGMA user_version = 2")
+        }
+        let store = try SQLiteStore(path: path, limits: limits, clock: clock)
+        XCTAssertEqual(try store.database.integer("PRAGMA user_version"), SQLiteStore.schemaVersion)
+        XCTAssertEqual(try store.database.integer("SELECT last_id FROM totals"), 2)
+        XCTAssertEqual(lookup(store, key(2))?.text, Array("written by version 2".utf8))
+        XCTAssertEqual(lookup(store, key(3))?.text, Array("another".utf8))
+        store.insert(value("new", clock), for: [key(4)])
+        store.flush()
+        XCTAssertEqual(try store.database.integer("SELECT entry_id FROM keys WHERE key = ?", key(4)), 3)
     }
 
     func testOpeningWaitsForAnotherProcessCreatingTheSchema() throws {
@@ -221,6 +256,15 @@ final class StoreSQLiteSharingTests: XCTestCase {
         }
         release.start()
         let store = try SQLiteStore(path: path, limits: limits)
-        XCTAssertEqual(try store.database.integer("PRAGMA user_version"), 2)
+        XCTAssertEqual(try store.database.integer("PRAGMA user_version"), SQLiteStore.schemaVersion)
+    }
+}
+
+private extension SQLiteDatabase {
+    func integer(_ sql: String, _ key: CacheKey) throws -> Int64 {
+        let statement = try prepare(sql)
+        try statement.bind(at: 1, .blob(key.bytes))
+        guard try statement.step() else { return -1 }
+        return statement.int64(0)
     }
 }

@@ -14,7 +14,8 @@ struct SQLiteStatements {
         keyEntry = try db.prepare("SELECT entry_id FROM keys WHERE key = ?1")
         deleteKey = try db.prepare("DELETE FROM keys WHERE key = ?1")
         dropKeyFromEntry = try db.prepare("UPDATE entries SET key_count = key_count - 1, bytes = bytes - ?2 WHERE id = ?1 RETURNING key_count, bytes")
-        insertEntry = try db.prepare("INSERT INTO entries(text, format, stored_at, expires_at, used, key_count, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        // The id after the largest ever given (schema version 3): ids are never reused.
+        insertEntry = try db.prepare("INSERT INTO entries(id, text, format, stored_at, expires_at, used, key_count, bytes) VALUES ((SELECT last_id + 1 FROM totals), ?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         insertKey = try db.prepare("INSERT INTO keys(key, entry_id) VALUES (?1, ?2)")
         touch = try db.prepare("UPDATE entries SET used = ?2 WHERE id = ?1")
         deleteEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 RETURNING key_count, bytes")

@@ -11,7 +11,13 @@ import ThinkbackCore
 //          marker is an entry of format 255 with empty text.
 // keys:    the 49-byte `CacheKey.bytes` (tenant first) → entry; a value has one row per key.
 // totals:  one row: the sums over `entries` and the last use stamp, kept by every write
-//          transaction, so that every process sharing the file counts the same bound.
+//          transaction, so that every process sharing the file counts the same bound; and
+//          `last_id`, the largest entry id ever given (version 3).
+//
+// Entry ids only grow (version 3): a new entry takes `last_id + 1`, and the trigger refuses
+// any other (a writer of version 2 still running on an upgraded file reuses the id of a
+// deleted newest entry: its transaction fails rather than hide a key from the processes'
+// key filters, which read the keys of entries above the largest id they have seen).
 
 /// Monotonic milliseconds, for the open retry's deadline (the loop's clock is not running yet).
 enum StartupClock {
@@ -51,6 +57,19 @@ extension SQLiteStore {
         INSERT INTO totals
             SELECT 1, count(*), coalesce(sum(key_count), 0), coalesce(sum(bytes), 0), coalesce(max(used), 0) FROM entries;
         PRAGMA user_version = 2;
+        """
+
+    /// Version 2 → 3: entry ids that are never reused. Adding a column with a default and a
+    /// trigger rewrites no row: instant on a file of any size.
+    static let migrationTo3 = """
+        ALTER TABLE totals ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+        UPDATE totals SET last_id = (SELECT coalesce(max(id), 0) FROM entries);
+        CREATE TRIGGER entries_id_grows AFTER INSERT ON entries
+        BEGIN
+            SELECT RAISE(ABORT, 'entry id at or below totals.last_id') WHERE NEW.id <= (SELECT last_id FROM totals);
+            UPDATE totals SET last_id = NEW.id;
+        END;
+        PRAGMA user_version = 3;
         """
 
     /// The bounds for a file that must stay within `fileBytes` (`--store-bytes`) with its WAL:
@@ -121,8 +140,12 @@ extension SQLiteStore {
             case 0:
                 try db.exec(schemaVersion1)
                 try db.exec(migrationTo2)
+                try db.exec(migrationTo3)
             case 1:
                 try db.exec(migrationTo2)
+                try db.exec(migrationTo3)
+            case 2:
+                try db.exec(migrationTo3)
             case schemaVersion:
                 break
             default:

@@ -61,9 +61,9 @@ public final class SQLiteStore: ReasoningStore {
         }
     }
 
-    /// The schema this version reads and writes (`PRAGMA user_version`); version 1 files are
-    /// upgraded on open.
-    public static let schemaVersion: Int64 = 2
+    /// The schema this version reads and writes (`PRAGMA user_version`); version 1 and 2
+    /// files are upgraded on open.
+    public static let schemaVersion: Int64 = 3
     /// How long a lookup waits for a lock (WAL readers almost never meet one).
     static let readLockWaitMilliseconds: Int32 = 10
 
