@@ -5,7 +5,8 @@ import ThinkbackCore
 @testable import ThinkbackRuntime
 
 /// Prints what a request's lookups cost in the SQLite store when the file does not hold its
-/// keys (issue 18: a history whose tool-call messages this process never saw). A measurement,
+/// keys (issue 18: a history whose tool-call messages this process never saw), what the key
+/// filter costs to load, catch up and rebuild, and its size. A measurement,
 /// not a pass/fail check; run in release for figures worth quoting:
 /// `swift build -c release --build-tests -Xswiftc -enable-testing` then
 /// `swift test -c release --skip-build --filter StoreMissBench`.
@@ -47,6 +48,35 @@ final class StoreMissBench: XCTestCase {
         XCTAssertNotNil(hit)
         print(String(format: "sqlite, %d entries (%d keys): open %.1f ms; 60 absent keys in one lookup %.2f µs (%.3f µs/key); one present key %.2f µs",
                      entries, 3 * entries, openMs, perRequest, perRequest / 60, perHit))
+        print("sqlite, \(entries) entries: key filter \(store.filterStatistics.keys) keys, \(store.filterStatistics.bytes) bytes")
+
+        // Another process commits a value (three keys) before each request: its lookups catch up.
+        let other = try SQLiteStore(path: path, limits: limits)
+        var caughtUp: UInt64 = 0
+        for n in 0..<200 {
+            other.insert(StoredReasoning(text: [1, 2, 3], storedAtMilliseconds: now), for: [key(20_000_000 + 3 * n), key(20_000_001 + 3 * n), key(20_000_002 + 3 * n)])
+            other.flush()
+            let start = DispatchTime.now().uptimeNanoseconds
+            store.lookup(absent) { found += $0.compactMap { $0 }.count }
+            caughtUp += DispatchTime.now().uptimeNanoseconds - start
+        }
+        XCTAssertEqual(found, 0)
+        print(String(format: "sqlite, %d entries: 60 absent keys in one lookup after another connection's commit %.2f µs",
+                     entries, Double(caughtUp) / 200 / 1000))
+
+        // A rebuild, slice by slice (the loop would run one per turn).
+        store.filterRebuild = SQLiteFilterRebuild(next: KeyFingerprintSet(minimumCount: store.statistics.keys))
+        var slices = 0
+        var longest: UInt64 = 0
+        let rebuildStart = DispatchTime.now().uptimeNanoseconds
+        while store.filterRebuild != nil {
+            let sliceStart = DispatchTime.now().uptimeNanoseconds
+            store.rebuildFilterSlice()
+            longest = max(longest, DispatchTime.now().uptimeNanoseconds - sliceStart)
+            slices += 1
+        }
+        print(String(format: "sqlite, %d entries: filter rebuilt in %d slices, %.1f ms in all, longest slice %.2f ms",
+                     entries, slices, Double(DispatchTime.now().uptimeNanoseconds - rebuildStart) / 1e6, Double(longest) / 1e6))
     }
 
     func testSQLiteMissesSmallFile() throws { try measureMisses(entries: 1_000, rounds: 2_000) }

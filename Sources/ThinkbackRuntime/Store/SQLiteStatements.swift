@@ -2,6 +2,8 @@
 struct SQLiteStatements {
     let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
     let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
+    /// The key filter's (`SQLiteStore+Filter.swift`).
+    let dataVersion, allKeys, keysSince, keysAfter: SQLiteStatement
 
     init(_ db: SQLiteDatabase) throws {
         totals = try db.prepare("SELECT entries, keys, bytes, used FROM totals")
@@ -26,6 +28,11 @@ struct SQLiteStatements {
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
         rollback = try db.prepare("ROLLBACK")
+        // Changes when another connection commits (https://sqlite.org/pragma.html#pragma_data_version).
+        dataVersion = try db.prepare("PRAGMA data_version")
+        allKeys = try db.prepare("SELECT key, entry_id FROM keys")
+        keysSince = try db.prepare("SELECT key, entry_id FROM keys WHERE entry_id > ?1")
+        keysAfter = try db.prepare("SELECT key FROM keys WHERE key > ?1 ORDER BY key LIMIT ?2")
     }
 }
 

@@ -43,6 +43,7 @@ extension SQLiteStore {
             sweepWanted = sweepMore
             succeeded()
             finishBatch(committed: true, ambiguous: ambiguous)
+            rebuildFilterIfStale()
         case .busy where lockWaitedMs < options.lockPatienceMs:
             lockRetryMs = lockRetryMs == 0 ? 1 : min(lockRetryMs * 2, options.lockRetryMaxMs)
             lockWaitedMs += lockRetryMs

@@ -8,7 +8,9 @@ import ThinkbackCore
 /// index of `keys`, one row of `entries` by its rowid. Their time is bounded by the B-tree
 /// depth and the value's size (a 200 KB value spans ~50 overflow pages): well under a
 /// millisecond from the page cache, a few from a cold disk. They are made only for keys the
-/// hot tier (`TieredStore`) does not have.
+/// hot tier (`TieredStore`) does not have, and only for keys the file may hold: a set of key
+/// fingerprints in memory (`SQLiteStore+Filter.swift`) answers the others absent at once,
+/// after one `PRAGMA data_version` per lookup tells whether another process committed since.
 ///
 /// Writes never happen on the request path. `insert` queues the value (visible to lookups at
 /// once) and everything inserted during one turn of the loop goes to the file in one
@@ -53,6 +55,11 @@ public final class SQLiteStore: ReasoningStore {
         /// How long opening the file (and `flush()` at shutdown) waits for other processes'
         /// locks: not on the request path.
         public var openLockWaitMs: Int32 = 10_000
+        /// Keys the file has dropped that the key filter may still hold before it is rebuilt,
+        /// at least (`SQLiteStore.staleAllowance`).
+        var filterStaleFloor = 16_384
+        /// Keys a filter rebuild reads per loop turn.
+        var filterSliceKeys = 8192
 
         public init(batchIntervalMs: UInt64 = 50, batchEntries: Int = 256, batchBytes: Int? = nil) {
             self.batchIntervalMs = batchIntervalMs
@@ -105,6 +112,20 @@ public final class SQLiteStore: ReasoningStore {
     /// Transactions committed (tests count them).
     var committedTransactions = 0
 
+    /// Fingerprints of every key the file may hold: keys read from the file at open, keys this
+    /// process inserts, keys other processes committed since (`SQLiteStore+Filter.swift`).
+    var filter = KeyFingerprintSet()
+    /// The largest entry id whose keys `filter` holds (entry ids only grow: schema version 3).
+    var filterWatermark: Int64 = 0
+    /// `PRAGMA data_version` when `filter` last caught up with other connections' commits.
+    var filterDataVersion: Int64 = 0
+    /// The set that replaces `filter` once it has read every key of the file, a slice per
+    /// loop turn, when `filter` holds too many keys the file has dropped.
+    var filterRebuild: SQLiteFilterRebuild?
+    var rebuildTimer: LoopTimer?
+    /// What the filter saved and cost.
+    public internal(set) var filterStatistics = SQLiteFilterStatistics() // loop thread only
+
     /// Opens or creates the store at `path`. With a `loop`, queued writes go out at the end of
     /// the loop turn that queued them; without one (unit tests) when `batchEntries` are
     /// waiting or on `flush()`.
@@ -120,9 +141,11 @@ public final class SQLiteStore: ReasoningStore {
         checkpointer = SQLiteCheckpointer(path: path, thresholdPages: Int32(max(Self.walBytes(limits) / 4096, 16)))
         checkpointer.watch(database)
         try readTotals()
+        try loadFilter()
         database.lockWaitMilliseconds = Self.readLockWaitMilliseconds
         if let loop {
             timer = LoopTimer(loop: loop) { [unowned self] in self.timerFired() }
+            rebuildTimer = LoopTimer(loop: loop) { [unowned self] in self.rebuildFilterSlice() }
         }
         // Limits may have shrunk since the file was written; expired values may be waiting.
         sweepWanted = true
@@ -139,7 +162,15 @@ public final class SQLiteStore: ReasoningStore {
     /// Answers at once, before returning (synchronous point lookups; see the type's comment).
     public func lookup(_ keys: [CacheKey], completion: @escaping ([StoredReasoning?]) -> Void) {
         let now = clock.nowMilliseconds()
-        completion(keys.map { find($0, now: now) })
+        var caughtUp: Bool?
+        completion(keys.map { key in
+            if queuedByKey[key] == nil, !mayHold(key, caughtUp: &caughtUp) {
+                statistics.misses += 1
+                filterStatistics.absentWithoutLookup += 1
+                return nil
+            }
+            return find(key, now: now)
+        })
     }
 
     /// Queues `value` under `keys` for the transaction at the end of this loop turn.
@@ -166,6 +197,7 @@ public final class SQLiteStore: ReasoningStore {
         }
         queuedBytes += value.text.count
         queuedInserts += 1
+        for key in unique { addToFilter(key.fingerprint) }
         enqueue(.insert(value, keys: unique, expiresAt: expiresAt))
     }
 
@@ -204,12 +236,15 @@ public final class SQLiteStore: ReasoningStore {
             statistics.hits += 1
             // The file may hold another value for the key (an earlier batch, another process):
             // then the transaction will make it ambiguous, and so does the answer now.
-            if !queued.isAmbiguous, let held = try? holding(key, like: queued, now: now), held == .different || held == .ambiguous {
+            guard !queued.isAmbiguous else { return queued }
+            filterStatistics.fileLookups += 1
+            if let held = try? holding(key, like: queued, now: now), held == .different || held == .ambiguous {
                 return .ambiguityMarker(storedAtMilliseconds: queued.storedAtMilliseconds)
             }
             return queued
         }
         let row: SQLiteRow?
+        filterStatistics.fileLookups += 1
         do {
             row = try sql.find.withRow(.blob(key.bytes)) { r in
                 SQLiteRow(id: r.int64(0), text: r.blob(1), format: UInt8(truncatingIfNeeded: r.int64(2)),
