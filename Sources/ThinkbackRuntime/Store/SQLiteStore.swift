@@ -77,7 +77,8 @@ public final class SQLiteStore: ReasoningStore {
     /// The bounds kept on disk: bytes (`--store-bytes`), entries, time-to-live.
     public let limits: StoreLimits
     public let path: String
-    /// Entries, keys and bytes are the file's, as of the last transaction this process ran.
+    /// Entries, keys and bytes are the file's, as of the last transaction this process ran (or
+    /// the last time its key filter caught up with another process's commits).
     public internal(set) var statistics = StoreStatistics() // loop thread only
     /// Called (on the loop) when a transaction fails after succeeding before, and when the
     /// store recovers: the runtime logs one warning per outage. Never given keys or values.
