@@ -114,9 +114,6 @@ extension SQLiteStore {
         }
     }
 
-    /// SQLite's page cache for the loop's connection, KiB.
-    static let cachePagesKiB = 16 << 10
-
     private static func openOnce(path: String, walBytes: Int, lockWaitMilliseconds: Int32) throws -> SQLiteDatabase {
         let db = try SQLiteDatabase(path: path)
         db.lockWaitMilliseconds = lockWaitMilliseconds
@@ -127,9 +124,6 @@ extension SQLiteStore {
         try db.exec("PRAGMA journal_size_limit = \(walBytes)")
         // No checkpoint inside the loop's commits: SQLiteCheckpointer runs them on its thread.
         try db.exec("PRAGMA wal_autocheckpoint = 0")
-        // The keys' B-tree is written at random places (keys are hashes): with SQLite's 2 MiB
-        // default cache its leaves were read back from the kernel (pread) on most captures.
-        try db.exec("PRAGMA cache_size = -\(cachePagesKiB)")
 
         // The version is read under the write lock: another process may be creating or
         // upgrading the schema right now.
