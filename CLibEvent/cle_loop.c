@@ -1,6 +1,9 @@
 // The loop: one event_base, one curl multi handle driven by it (curl's hiperfifo shape:
 // one struct per lifetime — the loop here, a transfer in cle_transfer.c, a socket below).
 #include "cle_internal.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -283,4 +286,8 @@ void cle_signal_set_context(cle_signal *sig, void *ctx) { sig->ctx = ctx; }
 void cle_signal_free(cle_signal *sig) {
     event_free(sig->ev);
     free(sig);
+}
+
+int cle_thread_set_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }

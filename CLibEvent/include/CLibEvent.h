@@ -48,6 +48,10 @@ uint64_t cle_loop_now_ms(cle_loop *loop);
 /// Costs a load and a branch when none is set.
 int cle_failpoint_hit(const char *name);
 
+/// Sets the calling thread's nice value (Linux: per thread). For helper threads whose work
+/// must not hold up the loop's on a shared core. Returns 0 or -1.
+int cle_thread_set_nice(int nice);
+
 // MARK: - Timers and signals (for Swift owners: retries, deadlines, shutdown)
 
 typedef struct cle_timer cle_timer;

@@ -15,6 +15,33 @@ final class SQLiteCheckpointerTests: XCTestCase {
         (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
     }
 
+    /// The nice values of this process's threads, from /proc.
+    private func threadNiceValues() -> [Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int(fields[16]) : nil   // field 19 of the line: nice
+        }
+    }
+
+    func testTheCheckpointerThreadRunsBelowTheLoop() throws {
+        let before = threadNiceValues().filter { $0 == Int(SQLiteCheckpointer.niceness) }.count
+        let store = try SQLiteStore(path: path, limits: StoreLimits(maxEntries: .max, maxBytes: 3 << 20,
+                                                                    timeToLiveMilliseconds: 3_600_000),
+                                    clock: ManualStoreClock())
+        defer { withExtendedLifetime(store) {} }
+        var after = before
+        let deadline = Date().addingTimeInterval(5)
+        while after == before, Date() < deadline {
+            usleep(1000)
+            after = threadNiceValues().filter { $0 == Int(SQLiteCheckpointer.niceness) }.count
+        }
+        XCTAssertEqual(after, before + 1, "one more thread at nice \(SQLiteCheckpointer.niceness): \(threadNiceValues())")
+        XCTAssertGreaterThan(SQLiteCheckpointer.niceness, 0)
+    }
+
     func testCheckpointsRunOffTheLoopAndKeepTheWALBounded() throws {
         // A small store: its WAL limit is the minimum (256 KiB, 64 pages).
         let limits = StoreLimits(maxEntries: .max, maxBytes: 3 << 20, timeToLiveMilliseconds: 3_600_000)

@@ -1,3 +1,4 @@
+import CLibEvent
 import CSQLite
 #if canImport(Glibc)
 import Glibc
@@ -99,7 +100,13 @@ final class SQLiteCheckpointer: @unchecked Sendable {
         Unmanaged.passUnretained(self).release()
     }
 
+    /// The thread's nice value (the loop's is the process's, usually 0).
+    static let niceness: Int32 = 10
+
     private func run() {
+        // Below the loop: where both share a core (a pinned or a small machine), a checkpoint
+        // must not hold up the requests it is not urgent for. Linux nice is per thread.
+        cle_thread_set_nice(Self.niceness)
         var db: OpaquePointer?
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let db else {
             if let db { sqlite3_close_v2(db) }
