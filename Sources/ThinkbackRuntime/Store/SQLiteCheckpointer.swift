@@ -20,7 +20,8 @@ import Glibc
 /// writes that never pause it may not, so the WAL is bounded on the loop too: this thread is
 /// asked at half the threshold, and a commit that still leaves the whole threshold in the WAL
 /// checkpoints inline, as SQLite's own automatic checkpoint would (rare: only while this
-/// thread cannot keep up).
+/// thread cannot keep up) — waiting, at twice the threshold, for a checkpoint this thread is
+/// running to let go of SQLite's checkpoint lock.
 ///
 /// Nothing of the loop's is touched here: the only shared state is the request flag, under a
 /// mutex.
@@ -33,6 +34,7 @@ final class SQLiteCheckpointer: @unchecked Sendable {
     private var wanted = false      // guarded by mutex
     private var stopping = false    // guarded by mutex
     private var completed = 0       // guarded by mutex
+    private var inlineWaits = 0     // guarded by mutex
     private var thread: pthread_t?
 
     /// Starts the thread; checkpoints `path` once a commit leaves half of `thresholdPages` in
@@ -60,12 +62,42 @@ final class SQLiteCheckpointer: @unchecked Sendable {
         sqlite3_wal_hook(database.handle, { ctx, db, _, pages in
             let me = Unmanaged<SQLiteCheckpointer>.fromOpaque(ctx!).takeUnretainedValue()
             if pages >= me.thresholdPages {
-                sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                me.checkpointInline(db, pages: pages)
             } else if pages >= me.thresholdPages / 2 {
                 me.request()
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// The loop's own checkpoint, once the WAL holds the whole threshold. A checkpoint this
+    /// thread is running holds SQLite's checkpoint lock, and then a passive checkpoint does
+    /// nothing (SQLITE_BUSY, no busy handler is ever called for that lock): the WAL would go on
+    /// growing for as long as writes outrun the thread. At twice the threshold the loop waits
+    /// for the lock — a millisecond at a time, at most `inlineWaitMs` — as SQLite's own
+    /// automatic checkpoint would make it wait for the checkpoint itself.
+    private func checkpointInline(_ db: OpaquePointer?, pages: Int32) {
+        var rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        guard rc == SQLITE_BUSY, pages >= thresholdPages * 2 else { return }
+        var waited = 0
+        while rc == SQLITE_BUSY && waited < Self.inlineWaitMs {
+            usleep(1000)
+            waited += 1
+            rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        }
+        pthread_mutex_lock(mutex)
+        inlineWaits += 1
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// The longest the loop waits for this thread's checkpoint to let go of the lock.
+    static let inlineWaitMs = 200
+
+    /// Times the loop waited for this thread's checkpoint (tests).
+    var inlineWaitCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return inlineWaits
     }
 
     /// Detaches from the loop's connection (before it or this is freed).
