@@ -170,7 +170,7 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     c->x = NULL;
     if (c->fd >= 0 && c->fd < s->conns_cap && s->conns[c->fd] == c) s->conns[c->fd] = NULL;
     if (c->watching) event_del(c->watch);
-    if (c->deadline_armed) event_del(c->deadline);
+    if (c->deadline) event_free(c->deadline);   /* deleted first if pending */
     if (c->input_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     free(c);
     if (x) exchange_client_gone(x);
@@ -330,6 +330,10 @@ static void conn_set_due(cle_conn *c, int seconds) {
         c->due.tv_sec = 0;
         return;
     }
+    if (!c->deadline && !(c->deadline = event_new(s->loop->base, -1, 0, conn_deadline_cb, c))) {
+        c->due.tv_sec = 0;            /* out of memory: this phase goes without a deadline */
+        return;
+    }
     struct timeval now = loop_now(s);
     c->due = now;
     c->due.tv_sec += seconds;
@@ -372,7 +376,7 @@ static int conn_adopt(cle_conn *c) {
     struct evhttp_connection *evcon = arg;
     if (!eventcb || !evcon || evhttp_connection_get_bufferevent(evcon) != c->bev) {
         struct bufferevent *bev = c->bev;
-        if (c->deadline_armed) event_del(c->deadline);
+        if (c->deadline) event_free(c->deadline);
         evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->input_cb);
         free(c);
         bufferevent_decref(bev);
@@ -470,6 +474,7 @@ static void conn_request_done(cle_conn *c) {
     c->phase = CONN_IDLE;
     conn_clear_due(c);
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (!c->input_cb) c->input_cb = evbuffer_add_cb(in, conn_input_cb, c);   /* after a stream */
     size_t len = evbuffer_get_length(in);
     if (len) conn_follow_tail(c, in, len);
 }
@@ -493,18 +498,23 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg) {
     if (sock >= 0) shutdown(sock, SHUT_RDWR);
 }
 
-/* One allocation for the connection and its two events (an idle stream holds all three). */
+/* One allocation for the connection and its watch (an idle stream holds both); the deadline
+   timer is its own allocation. A stream's connection reads no head or body for the stream's
+   whole life: the timer and the input callback go when it starts (cle_exchange_stream_start)
+   and come back for a later request. */
 static cle_conn *conn_new(cle_server *s, struct bufferevent *bev) {
     size_t head = (sizeof(cle_conn) + 15) & ~(size_t)15;
-    size_t ev = (event_get_struct_event_size() + 15) & ~(size_t)15;
-    cle_conn *c = calloc(1, head + 2 * ev);
+    cle_conn *c = calloc(1, head + event_get_struct_event_size());
     if (!c) return NULL;
     c->server = s;
     c->bev = bev;
     c->fd = -1;
     c->watch = (struct event *)((char *)c + head);
-    c->deadline = (struct event *)((char *)c + head + ev);
-    event_assign(c->deadline, s->loop->base, -1, 0, conn_deadline_cb, c);
+    c->deadline = event_new(s->loop->base, -1, 0, conn_deadline_cb, c);
+    if (!c->deadline) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -517,6 +527,7 @@ static struct bufferevent *make_connection_bev(struct event_base *base, void *ar
     if (!c) return bev;
     c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_input_cb, c);
     if (!c->input_cb) {
+        event_free(c->deadline);
         free(c);
         return bev;
     }
@@ -856,6 +867,13 @@ void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *bod
 
 void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
                                size_t max_bytes, cle_callback on_drain) {
+    cle_conn *c = x->conn;
+    if (c && !c->deadline_armed) {    /* a stream reads no head or body: see conn_new */
+        if (c->deadline) event_free(c->deadline);
+        c->deadline = NULL;
+        if (c->input_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
+        c->input_cb = NULL;
+    }
     if (slots == 0) slots = 1;
     if (max_bytes == 0) max_bytes = 1;
     x->nslots = slots;

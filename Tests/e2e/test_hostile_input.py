@@ -221,12 +221,26 @@ def closed_within(s, seconds):
     return False
 
 
-def test_a_later_request_head_on_a_kept_alive_connection_has_the_header_deadline_too(stack):
+@pytest.mark.parametrize("first", ["whole", "stream"])
+def test_a_later_request_head_on_a_kept_alive_connection_has_the_header_deadline_too(stack, first):
     sim, prx = stack((), ("--client-header-timeout", "1"))
     s = socket.create_connection(("127.0.0.1", prx))
-    s.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n")
     s.settimeout(5)
-    assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    if first == "whole":
+        s.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    else:
+        # A stream's connection drops its deadline timer while it streams; the next request
+        # on it gets one again.
+        body = b'{"model":"mimo-v2.5-pro","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        out = b""
+        while not out.endswith(b"0\r\n\r\n"):
+            d = s.recv(65536)
+            assert d, out[-200:]
+            out += d
+        assert out.startswith(b"HTTP/1.1 200") and b"data: [DONE]" in out
     # Idle between requests is the idle timeout's business: two seconds of quiet are fine.
     import time
     time.sleep(2)
