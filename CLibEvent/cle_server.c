@@ -51,19 +51,28 @@ typedef struct cle_conn {
     struct bufferevent *bev;
     evutil_socket_t fd;
     struct event *watch;              /* in the same allocation, right after this struct */
-    struct event *deadline;           /* the head's or the body's deadline; same allocation */
+    struct cle_reading *rd;           /* while requests are read (not while one streams) */
     struct evbuffer_cb_entry *input_cb;
     cle_exchange *x;                  /* the exchange in flight, or NULL */
-    struct timeval due;               /* when this phase's deadline passes; tv_sec 0: none */
-    cle_framing framing;              /* the request being read */
     uint8_t phase;                    /* CONN_IDLE, CONN_HEAD, CONN_BODY, CONN_REQUEST */
     unsigned watch_assigned : 1;
     unsigned watching : 1;            /* the watch is added */
     unsigned closed_mode : 1;         /* watching EV_CLOSED: the client sent more mid-request */
     unsigned adopted : 1;             /* evcon known, close callback set, our bev reference gone */
-    unsigned deadline_armed : 1;
     unsigned rejected : 1;            /* not to be handled: answered 400, or to be */
 } cle_conn;
+
+/* What a connection needs only while it reads a request, in one allocation with its timer: a
+   stream's connection reads nothing for the stream's whole life, so it goes when the stream
+   starts (cle_exchange_stream_start) and comes back for a later request. */
+static void reading_free(struct cle_conn *c);
+
+typedef struct cle_reading {
+    struct timeval due;               /* when this phase's deadline passes; tv_sec 0: none */
+    cle_framing framing;              /* the request being read */
+    unsigned armed : 1;               /* the timer is pending */
+    struct event *timer;              /* right after this struct */
+} cle_reading;
 
 struct cle_exchange {
     struct evhttp_request *req;       /* NULL once released (replied or client gone) */
@@ -170,7 +179,7 @@ static void connection_closed_cb(struct evhttp_connection *evcon, void *arg) {
     c->x = NULL;
     if (c->fd >= 0 && c->fd < s->conns_cap && s->conns[c->fd] == c) s->conns[c->fd] = NULL;
     if (c->watching) event_del(c->watch);
-    if (c->deadline) event_free(c->deadline);   /* deleted first if pending */
+    reading_free(c);
     if (c->input_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     free(c);
     if (x) exchange_client_gone(x);
@@ -322,32 +331,51 @@ static struct timeval loop_now(cle_server *s) {
     return now;
 }
 
+/* The connection's reading state, made if it has none (NULL: out of memory). */
+static cle_reading *reading_of(cle_conn *c) {
+    if (c->rd) return c->rd;
+    size_t head = (sizeof(cle_reading) + 15) & ~(size_t)15;
+    cle_reading *rd = calloc(1, head + event_get_struct_event_size());
+    if (!rd) return NULL;
+    rd->timer = (struct event *)((char *)rd + head);
+    event_assign(rd->timer, c->server->loop->base, -1, 0, conn_deadline_cb, c);
+    c->rd = rd;
+    return rd;
+}
+
+static void reading_free(cle_conn *c) {
+    cle_reading *rd = c->rd;
+    if (!rd) return;
+    if (rd->armed) event_del(rd->timer);
+    free(rd);
+    c->rd = NULL;
+}
+
 /* Sets the phase's deadline `seconds` from now; the timer is (re)armed only when it would
    otherwise fire later than that (it re-checks `due` when it fires). */
 static void conn_set_due(cle_conn *c, int seconds) {
     cle_server *s = c->server;
+    cle_reading *rd = reading_of(c);
+    if (!rd) return;                  /* out of memory: this phase goes without a deadline */
     if (seconds <= 0) {
-        c->due.tv_sec = 0;
+        rd->due.tv_sec = 0;
         return;
     }
-    if (!c->deadline && !(c->deadline = event_new(s->loop->base, -1, 0, conn_deadline_cb, c))) {
-        c->due.tv_sec = 0;            /* out of memory: this phase goes without a deadline */
-        return;
-    }
-    struct timeval now = loop_now(s);
-    c->due = now;
-    c->due.tv_sec += seconds;
-    if (!c->deadline_armed) {
+    rd->due = loop_now(s);
+    rd->due.tv_sec += seconds;
+    if (!rd->armed) {
         struct timeval tv = { seconds, 0 };
-        c->deadline_armed = event_add(c->deadline, &tv) == 0;
+        rd->armed = event_add(rd->timer, &tv) == 0;
     }
 }
 
 static void conn_clear_due(cle_conn *c) {
-    c->due.tv_sec = 0;
-    if (c->deadline_armed) {
-        event_del(c->deadline);
-        c->deadline_armed = 0;
+    cle_reading *rd = c->rd;
+    if (!rd) return;
+    rd->due.tv_sec = 0;
+    if (rd->armed) {
+        event_del(rd->timer);
+        rd->armed = 0;
     }
 }
 
@@ -376,7 +404,7 @@ static int conn_adopt(cle_conn *c) {
     struct evhttp_connection *evcon = arg;
     if (!eventcb || !evcon || evhttp_connection_get_bufferevent(evcon) != c->bev) {
         struct bufferevent *bev = c->bev;
-        if (c->deadline) event_free(c->deadline);
+        reading_free(c);
         evbuffer_remove_cb_entry(bufferevent_get_input(bev), c->input_cb);
         free(c);
         bufferevent_decref(bev);
@@ -410,7 +438,8 @@ static void conn_reject(cle_conn *c, int raw) {
 /* Starts reading a request head: its deadline runs from now. */
 static void conn_begin_head(cle_conn *c) {
     c->phase = CONN_HEAD;
-    cle_framing_start(&c->framing);
+    cle_reading *rd = reading_of(c);
+    if (rd) cle_framing_start(&rd->framing);
     conn_set_due(c, c->server->header_timeout_seconds);
 }
 
@@ -418,7 +447,8 @@ static void conn_begin_head(cle_conn *c) {
 static void conn_follow(cle_conn *c, const uint8_t *p, size_t n) {
     if (!n || c->rejected || c->phase == CONN_REQUEST) return;   /* after it: the next request's */
     if (c->phase == CONN_IDLE) conn_begin_head(c);
-    cle_framing *f = &c->framing;
+    if (!c->rd) return;               /* out of memory: not followed */
+    cle_framing *f = &c->rd->framing;
     cle_framing_feed(f, p, n);
     if (f->phase == CLE_FRAMING_HEAD) return;
     if (f->bad_head) {                /* answered 400 once evhttp hands the request over */
@@ -461,7 +491,7 @@ static void conn_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *in
     size_t n = info->n_added;
     if (n == CLE_LIBEVENT_READ) n += read_ahead(in, c->bev);
     if (c->rejected || c->phase == CONN_REQUEST) return;
-    if (c->phase == CONN_BODY && !c->framing.chunked) {   /* a plain body: only its progress counts */
+    if (c->phase == CONN_BODY && (!c->rd || !c->rd->framing.chunked)) {   /* a plain body: only its progress counts */
         conn_set_due(c, c->server->body_timeout_seconds);
         return;
     }
@@ -482,26 +512,25 @@ static void conn_request_done(cle_conn *c) {
 static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what;
     cle_conn *c = arg;
-    c->deadline_armed = 0;
+    cle_reading *rd = c->rd;          /* the timer's own */
+    rd->armed = 0;
     if (!c->adopted && conn_adopt(c) != 0) return;
-    if (!c->due.tv_sec) return;
+    if (!rd->due.tv_sec) return;
     struct timeval now = loop_now(c->server);
-    if (evutil_timercmp(&now, &c->due, <)) {
+    if (evutil_timercmp(&now, &rd->due, <)) {
         struct timeval left;
-        evutil_timersub(&c->due, &now, &left);
-        c->deadline_armed = event_add(c->deadline, &left) == 0;
+        evutil_timersub(&rd->due, &now, &left);
+        rd->armed = event_add(rd->timer, &left) == 0;
         return;
     }
     /* Too slow: evhttp meets the end of the stream at its next read and frees all. */
-    c->due.tv_sec = 0;
+    rd->due.tv_sec = 0;
     evutil_socket_t sock = bufferevent_getfd(c->bev);
     if (sock >= 0) shutdown(sock, SHUT_RDWR);
 }
 
-/* One allocation for the connection and its watch (an idle stream holds both); the deadline
-   timer is its own allocation. A stream's connection reads no head or body for the stream's
-   whole life: the timer and the input callback go when it starts (cle_exchange_stream_start)
-   and come back for a later request. */
+/* One allocation for the connection and its watch (an idle stream holds both); the reading
+   state is its own (cle_reading). */
 static cle_conn *conn_new(cle_server *s, struct bufferevent *bev) {
     size_t head = (sizeof(cle_conn) + 15) & ~(size_t)15;
     cle_conn *c = calloc(1, head + event_get_struct_event_size());
@@ -510,11 +539,6 @@ static cle_conn *conn_new(cle_server *s, struct bufferevent *bev) {
     c->bev = bev;
     c->fd = -1;
     c->watch = (struct event *)((char *)c + head);
-    c->deadline = event_new(s->loop->base, -1, 0, conn_deadline_cb, c);
-    if (!c->deadline) {
-        free(c);
-        return NULL;
-    }
     return c;
 }
 
@@ -525,20 +549,21 @@ static struct bufferevent *make_connection_bev(struct event_base *base, void *ar
     if (!bev) return NULL;
     cle_conn *c = conn_new(s, bev);
     if (!c) return bev;
-    c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_input_cb, c);
+    cle_reading *rd = reading_of(c);
+    c->input_cb = rd ? evbuffer_add_cb(bufferevent_get_input(bev), conn_input_cb, c) : NULL;
     if (!c->input_cb) {
-        event_free(c->deadline);
+        reading_free(c);
         free(c);
         return bev;
     }
     bufferevent_incref(bev);          /* until adopted */
     c->phase = CONN_HEAD;             /* the first head's deadline runs from the accept */
     if (s->header_timeout_seconds > 0) {
-        c->due = loop_now(s);
-        c->due.tv_sec += s->header_timeout_seconds;
+        rd->due = loop_now(s);
+        rd->due.tv_sec += s->header_timeout_seconds;
     }
     struct timeval zero = { 0, 0 };   /* adopted in this loop pass, unless bytes come first */
-    c->deadline_armed = event_add(c->deadline, &zero) == 0;
+    rd->armed = event_add(rd->timer, &zero) == 0;
     return bev;
 }
 
@@ -868,9 +893,8 @@ void cle_exchange_reply_buffer(cle_exchange *x, int status, struct evbuffer *bod
 void cle_exchange_stream_start(cle_exchange *x, int status, unsigned slots, unsigned low_mark,
                                size_t max_bytes, cle_callback on_drain) {
     cle_conn *c = x->conn;
-    if (c && !c->deadline_armed) {    /* a stream reads no head or body: see conn_new */
-        if (c->deadline) event_free(c->deadline);
-        c->deadline = NULL;
+    if (c && (!c->rd || !c->rd->armed)) {   /* a stream reads no head or body: see cle_reading */
+        reading_free(c);
         if (c->input_cb) evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
         c->input_cb = NULL;
     }
