@@ -121,7 +121,7 @@ final class StreamPlayer {
         guard !done else { return }
         if let h = head {
             head = nil
-            request.startStream(status: h.status, headers: h.headers, slots: 8)
+            request.startStream(status: h.status, headers: h.headers, slots: 8, queueBytes: 64 << 10)
         }
         while next < events.count {
             if let drop = plan.dropAfterEvents, next >= drop {

@@ -105,7 +105,7 @@ public final class InboundRequest {
     }
 
     /// Starts relaying an upstream stream with its forwardable headers.
-    public func startStream(status: Int, head: ResponseHead, slots: Int, queueBytes: Int = 64 << 10) {
+    public func startStream(status: Int, head: ResponseHead, slots: Int, queueBytes: Int) {
         addHeaders(from: head)
         startStream(status: status, headers: [], slots: slots, queueBytes: queueBytes)
     }
@@ -148,7 +148,7 @@ public final class InboundRequest {
     }
 
     /// Starts a chunked reply bounded to `slots` queued chunks and `queueBytes` queued bytes.
-    public func startStream(status: Int, headers: [(name: String, value: String)], slots: Int, queueBytes: Int = 64 << 10) {
+    public func startStream(status: Int, headers: [(name: String, value: String)], slots: Int, queueBytes: Int) {
         guard let x else { return }
         addHeaders(headers)
         cle_exchange_stream_start(x, Int32(status), UInt32(slots), UInt32(max(0, slots / 4)), max(1, queueBytes), { ctx in
