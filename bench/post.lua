@@ -17,7 +17,12 @@ end
 -- every answer then has a history of its own, as an agent's do.
 if string.find(wrk.body, "@N@", 1, true) then
   local n = 0
-  local prefix = tostring(math.random(1, 1000000000))
+  -- Unique per wrk process: math.random is not seeded, so it gave every run (the warm-up and
+  -- the measured run) the same prefix, and the measured run repeated the warm-up's
+  -- conversations with other reasoning (every content key turned ambiguous).
+  local u = io.open("/proc/sys/kernel/random/uuid", "r")
+  local prefix = u and u:read("*l") or tostring(os.time())
+  if u then u:close() end
   local body = wrk.body
   request = function()
     n = n + 1

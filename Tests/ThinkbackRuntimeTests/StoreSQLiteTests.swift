@@ -100,6 +100,34 @@ final class StoreSQLiteTests: XCTestCase {
         XCTAssertEqual(lookup(other, key(1)), value)
     }
 
+    /// A key that is ambiguous stays so while conflicting values keep coming: its marker is
+    /// kept (not dropped and written again) and lives as long as the latest of them would.
+    func testAnotherConflictKeepsTheMarkerAndItsLife() throws {
+        let clock = ManualStoreClock()
+        let limits = StoreLimits(maxEntries: 1000, maxBytes: 1 << 20, timeToLiveMilliseconds: 1000)
+        let store = try SQLiteStore(path: path, limits: limits, clock: clock)
+        func value(_ text: String) -> StoredReasoning { StoredReasoning(text: Array(text.utf8), storedAtMilliseconds: clock.now) }
+        store.insert(value("first"), for: [key(1)])
+        store.flush()
+        store.insert(value("second"), for: [key(1)])
+        store.flush()
+        XCTAssertEqual(lookup(store, key(1))?.isAmbiguous, true)
+        XCTAssertEqual(store.statistics.entries, 1, "the marker alone")
+        clock.advance(by: 500)
+        let third = value("third")
+        store.insert(third, for: [key(1), key(2)])
+        store.flush()
+        XCTAssertEqual(store.statistics.entries, 2, "the marker, and the third value under its other key")
+        XCTAssertEqual(store.statistics.keys, 2)
+        XCTAssertEqual(store.statistics.ambiguous, 1, "counted when it turned ambiguous, not again")
+        clock.advance(by: 700)
+        let reopened = try SQLiteStore(path: path, limits: limits, clock: clock)
+        XCTAssertEqual(lookup(reopened, key(1))?.isAmbiguous, true, "past the first marker's life, within the third value's")
+        XCTAssertEqual(lookup(reopened, key(2)), third)
+        clock.advance(by: 300)
+        XCTAssertNil(lookup(reopened, key(1)), "the marker expires with the third value")
+    }
+
     func testAFullBatchIsWrittenWithoutAFlush() throws {
         let clock = ManualStoreClock()
         let store = try SQLiteStore(path: path, limits: limits, clock: clock, options: .init(batchEntries: 4))

@@ -1,6 +1,6 @@
 /// The SQLite store's prepared statements, compiled once.
 struct SQLiteStatements {
-    let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch: SQLiteStatement
+    let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch, refreshMarker: SQLiteStatement
     let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
     /// The key filter's (`SQLiteStore+Filter.swift`).
     let dataVersion, allKeys, keysSince, keysAfter: SQLiteStatement
@@ -20,6 +20,7 @@ struct SQLiteStatements {
         insertEntry = try db.prepare("INSERT INTO entries(id, text, format, stored_at, expires_at, used, key_count, bytes) VALUES ((SELECT last_id + 1 FROM totals), ?1, ?2, ?3, ?4, ?5, ?6, ?7)")
         insertKey = try db.prepare("INSERT INTO keys(key, entry_id) VALUES (?1, ?2)")
         touch = try db.prepare("UPDATE entries SET used = ?2 WHERE id = ?1")
+        refreshMarker = try db.prepare("UPDATE entries SET expires_at = max(expires_at, ?2), used = ?3 WHERE id = ?1")
         deleteEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 RETURNING key_count, bytes")
         deleteEntryKeys = try db.prepare("DELETE FROM keys WHERE entry_id = ?1")
         expired = try db.prepare("SELECT id FROM entries WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")

@@ -54,7 +54,7 @@ extension SQLiteStore {
         }
         guard let row else { return .absent }
         guard row.live else { return .free }
-        if row.format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous }
+        if row.format == Int64(ReasoningFormat.ambiguous.rawValue) { return .ambiguous(entry: row.id) }
         guard row.format == Int64(value.format.rawValue), row.length == Int64(value.text.count) else { return .different }
         let same = try sql.sameText.withRow(.integer(row.id), .blob(value.text)) { $0.int64(0) != 0 } ?? false
         return same ? .same : .different
@@ -67,13 +67,25 @@ extension SQLiteStore {
             var claimed: [CacheKey] = []
             var conflicting: [CacheKey] = []
             var held: [CacheKey] = []
+            var markers: [Int64] = []
             let ambiguousBefore = ambiguous.count
             for key in keys {
                 let holds = try holding(key, like: value, now: now)
-                if holds != .absent { held.append(key) }
+                switch (holds, value.isAmbiguous) {
+                case (.ambiguous(let marker), _):
+                    // Stays ambiguous: its marker lives as long as the new value would have.
+                    // (Detaching the key and storing a new marker, as for a key that turns
+                    // ambiguous, wrote ~6 rows; an agent repeating a call does this often.)
+                    if !markers.contains(marker) { markers.append(marker) }
+                    continue
+                case (.absent, _):
+                    break
+                default:
+                    held.append(key)
+                }
                 switch (holds, value.isAmbiguous) {
                 case (.ambiguous, _):
-                    conflicting.append(key)
+                    break
                 case (.absent, false), (.free, false), (.same, false):
                     claimed.append(key)
                 case (.absent, true), (.free, true), (.same, true), (.different, _):
@@ -85,6 +97,9 @@ extension SQLiteStore {
             // A key the file does not hold has nothing to detach (most keys of a new capture).
             for key in held { try detach(key) }
             use += 1
+            for marker in markers {
+                try sql.refreshMarker.run(.integer(marker), .integer(Int64(clamping: expiresAt)), .integer(use))
+            }
             if !claimed.isEmpty { try store(value, under: claimed, expiresAt: expiresAt, use: use) }
             if !conflicting.isEmpty {
                 try store(.ambiguityMarker(storedAtMilliseconds: value.storedAtMilliseconds), under: conflicting,
@@ -174,6 +189,17 @@ enum SQLiteHeld {
     case same
     /// A live value that does not.
     case different
-    /// A live ambiguity marker.
-    case ambiguous
+    /// A live ambiguity marker, the entry `entry`.
+    case ambiguous(entry: Int64)
+}
+
+extension SQLiteHeld {
+    /// The key restores something other than the value compared (another value, or nothing:
+    /// a marker).
+    var restoresOther: Bool {
+        switch self {
+        case .different, .ambiguous: true
+        case .absent, .free, .same: false
+        }
+    }
 }

@@ -239,7 +239,7 @@ public final class SQLiteStore: ReasoningStore {
             // then the transaction will make it ambiguous, and so does the answer now.
             guard !queued.isAmbiguous else { return queued }
             filterStatistics.fileLookups += 1
-            if let held = try? holding(key, like: queued, now: now), held == .different || held == .ambiguous {
+            if let held = try? holding(key, like: queued, now: now), held.restoresOther {
                 return .ambiguityMarker(storedAtMilliseconds: queued.storedAtMilliseconds)
             }
             return queued
