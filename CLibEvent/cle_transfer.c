@@ -201,6 +201,8 @@ int cle_transfer_start(cle_transfer *t, const cle_transfer_options *o) {
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
+    /* Pooled handles keep options: set (or clear) the method every time. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->custom_method);
     if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     if (o->connect_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
     if (o->total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->total_timeout_ms);

@@ -242,6 +242,7 @@ typedef struct cle_transfer_options {
     int http2;                 // offer HTTP/2 over TLS (ALPN)
     long receive_buffer_bytes; // CURLOPT_BUFFERSIZE: curl's per-transfer receive buffer
                                // (1024 … 512 KiB); 0: curl's default, 16 KiB
+    const char *_Nullable custom_method; // CURLOPT_CUSTOMREQUEST (PUT, DELETE, …); NULL: GET or POST
 } cle_transfer_options;
 
 /// Creates a transfer (an easy handle from the loop's pool). NULL on failure.

@@ -41,6 +41,12 @@ public final class Simulator {
             return chat(request, api: .openAI)
         case ("POST", "/anthropic/v1/messages"), ("POST", "/v1/messages"):
             return chat(request, api: .anthropic)
+        case ("POST", "/v1/embeddings"), ("POST", "/embeddings"):
+            return embeddings(request)
+        case ("POST", "/anthropic/v1/messages/count_tokens"), ("POST", "/v1/messages/count_tokens"):
+            return countTokens(request)
+        case (_, let path) where path.hasPrefix("/v1/echo/") || path.hasPrefix("/anthropic/v1/echo/"):
+            return echo(request)
         case ("GET", "/v1/models"), ("GET", "/models"):
             return models(request)
         case ("GET", "/sim/stats"):

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import ThinkbackCore
 
@@ -11,12 +12,72 @@ final class RouteTests: XCTestCase {
         XCTAssertEqual(Route.match(method: "GET", target: "/"), .status)
         XCTAssertEqual(Route.match(method: "GET", target: "/v1/chat/completions"), .methodNotAllowed)
         XCTAssertEqual(Route.match(method: "POST", target: "/v2/whatever"), .notFound)
+        XCTAssertEqual(Route.match(method: "POST", target: "/anthropic/v1/messages"), .messages)
+        XCTAssertEqual(Route.match(method: "POST", target: "/v1/messages?beta=true"), .messages)
+        XCTAssertEqual(Route.match(method: "GET", target: "/anthropic/v1/messages"), .methodNotAllowed)
+    }
+
+    /// Every other path under /v1/ and /anthropic/v1/ is relayed (issue 19), any method.
+    func testOtherPathsUnderTheBasesAreRelayed() {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            XCTAssertEqual(Route.match(method: method, target: "/v1/embeddings"), .passthrough, method)
+            XCTAssertEqual(Route.match(method: method, target: "/v1/files/file-1/content?x=%20"), .passthrough, method)
+            XCTAssertEqual(Route.match(method: method, target: "/anthropic/v1/messages/count_tokens"), .anthropicPassthrough, method)
+            XCTAssertEqual(Route.match(method: method, target: "/v1/messages/count_tokens?beta=true"), .anthropicPassthrough, method)
+            XCTAssertEqual(Route.match(method: method, target: "/anthropic/v1/models"), .anthropicPassthrough, method)
+        }
+        XCTAssertEqual(Route.match(method: "GET", target: "/v1"), .notFound)
+        XCTAssertEqual(Route.match(method: "GET", target: "/anthropic/v2/x"), .notFound)
+        XCTAssertTrue(Route.passthrough.isPassthrough)
+        XCTAssertFalse(Route.messages.isPassthrough)
+    }
+
+    /// What would leave the base, or is not a URL, never goes upstream.
+    func testPathsThatWouldLeaveTheBaseAreRefused() {
+        for target in ["/v1/../admin", "/v1/a/./b", "/v1/a/..", "/v1/.", "/anthropic/v1/../../x", "/v1/a\\b",
+                       "/v1/a#frag", "/v1/\u{1}", "/v1/é", "/v1/x?q=a#b", "/v1/chat/completions?\u{7f}"] {
+            XCTAssertEqual(Route.match(method: "POST", target: target), .badPath, target)
+        }
+        for target in ["/v1/a..b/.c/..d", "/v1/%2e%2e/x", "/v1/x?path=../y"] {
+            XCTAssertEqual(Route.match(method: "GET", target: target), .passthrough, target)
+        }
+    }
+
+    func testUpstreamPathPerBase() {
+        XCTAssertEqual(Route.chatCompletions.upstreamPath(target: "/v1/chat/completions?x=1"), "/chat/completions")
+        XCTAssertEqual(Route.models.upstreamPath(target: "/models"), "/models")
+        XCTAssertEqual(Route.messages.upstreamPath(target: "/v1/messages?beta=true"), "/v1/messages")
+        XCTAssertEqual(Route.passthrough.upstreamPath(target: "/v1/embeddings?a=b"), "/embeddings")
+        XCTAssertEqual(Route.anthropicPassthrough.upstreamPath(target: "/anthropic/v1/messages/count_tokens"), "/v1/messages/count_tokens")
+        XCTAssertEqual(Route.anthropicPassthrough.upstreamPath(target: "/v1/messages/count_tokens?beta=true"), "/v1/messages/count_tokens")
+        XCTAssertNil(Route.status.upstreamPath(target: "/"))
+        XCTAssertEqual(Route.messages.api, .anthropic)
+        XCTAssertEqual(Route.passthrough.api, .openAI)
+        XCTAssertNil(Route.health.api)
+        XCTAssertTrue(Route.isAnthropicPath("/anthropic/x"))
+        XCTAssertTrue(Route.isAnthropicPath("/v1/messages/count_tokens"))
+        XCTAssertFalse(Route.isAnthropicPath("/v1/chat/completions"))
     }
 
     func testUpstreamPathKeepsTheQuery() {
-        XCTAssertEqual(Route.chatCompletions.upstreamPath, "/chat/completions")
         XCTAssertEqual(Route.query(of: "/v1/models?limit=2"), "?limit=2")
         XCTAssertEqual(Route.query(of: "/v1/models"), "")
+    }
+
+    /// Thinkback's own errors take Anthropic's shape on Anthropic routes.
+    func testAnthropicErrorShape() throws {
+        let body = ProxyError.methodNotAllowed("GET", "/anthropic/v1/messages").body(for: .anthropic)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        XCTAssertEqual(json["type"] as? String, "error")
+        let error = try XCTUnwrap(json["error"] as? [String: Any])
+        XCTAssertEqual(error["type"] as? String, "invalid_request_error")
+        XCTAssertEqual(error["message"] as? String, "thinkback: GET is not allowed on /anthropic/v1/messages")
+        XCTAssertEqual(ProxyError.notFound("/x").anthropicType, "not_found_error")
+        XCTAssertEqual(ProxyError.timeout("t").anthropicType, "timeout_error")
+        XCTAssertEqual(ProxyError.unreachable("u").anthropicType, "api_error")
+        XCTAssertEqual(ProxyError.draining().anthropicType, "overloaded_error")
+        XCTAssertEqual(ProxyError.tooLarge(limit: 1).anthropicType, "request_too_large")
+        XCTAssertEqual(ProxyError.notFound("/x").body(for: .openAI), ProxyError.notFound("/x").openAIBody)
     }
 }
 
@@ -27,6 +88,22 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.listenPort, 8899)
         XCTAssertEqual(c.upstream.name, "mimo")
         XCTAssertEqual(c.upstream.baseURL, "https://api.xiaomimimo.com/v1")
+        XCTAssertEqual(c.anthropicBaseURL, "https://api.xiaomimimo.com/anthropic")
+    }
+
+    /// The Anthropic-compatible base: the preset's, beside a URL's /v1, or --anthropic-upstream.
+    func testAnthropicBase() throws {
+        XCTAssertEqual(try Config.resolve(flags: ["upstream": "deepseek"], environment: [:]).anthropicBaseURL,
+                       "https://api.deepseek.com/anthropic")
+        XCTAssertEqual(try Config.resolve(flags: ["upstream": "cloudsway"], environment: [:]).anthropicBaseURL,
+                       "https://genaiapi.cloudsway.net")
+        XCTAssertEqual(try Config.resolve(flags: ["upstream": "http://127.0.0.1:9/v1/"], environment: [:]).anthropicBaseURL,
+                       "http://127.0.0.1:9/anthropic")
+        XCTAssertEqual(try Config.resolve(flags: ["upstream": "http://h:9"], environment: [:]).anthropicBaseURL,
+                       "http://h:9/anthropic")
+        XCTAssertEqual(try Config.resolve(flags: ["upstream": "kimi", "anthropic-upstream": "https://a.example/x/"], environment: [:]).anthropicBaseURL,
+                       "https://a.example/x")
+        XCTAssertThrowsError(try Config.resolve(flags: ["anthropic-upstream": "a.example"], environment: [:]))
     }
 
     func testFlagsWinOverEnvironment() throws {

@@ -93,11 +93,22 @@ final class PassthroughTests: XCTestCase {
     }
 
     func testUnknownRouteIs404WithOpenAIShapedError() throws {
-        let r = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/v1/nothing-here")
+        let r = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/v2/nothing-here")
         XCTAssertEqual(r.status, 404)
         let error = r.json()?["error"] as? [String: Any]
         XCTAssertEqual(error?["code"] as? String, "not_found")
         XCTAssertNotNil(error?["message"] as? String)
+        XCTAssertEqual(r.header("thinkback-error"), "origin=client retryable=false")
+    }
+
+    /// A path under /v1/ that thinkback does not serve itself is the provider's to answer
+    /// (issue 19): its 404, as it wrote it, not thinkback's.
+    func testUnknownPathsUnderV1AreTheProvidersToAnswer() throws {
+        let r = try RawHTTPClient.request(port: fixture.proxy.port, "GET", "/v1/nothing-here")
+        XCTAssertEqual(r.status, 404)
+        XCTAssertNil(r.header("thinkback-error"))
+        let error = r.json()?["error"] as? [String: Any]
+        XCTAssertEqual(error?["message"] as? String, "Not found: GET /v1/nothing-here")
     }
 
     func testLocalEndpoints() throws {

@@ -4,6 +4,10 @@ public struct Config: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort: UInt16 = 8899
     public var upstream: UpstreamPreset = .mimo
+    /// `--anthropic-upstream`: overrides the preset's Anthropic-compatible base.
+    public var anthropicUpstream: String?
+    /// Where `/anthropic/v1/…` and `/v1/messages` go; nil: the upstream has no such API.
+    public var anthropicBaseURL: String? { anthropicUpstream ?? upstream.anthropicBaseURL }
     public var maxBodyBytes = 32 * 1024 * 1024
     public var maxHeaderBytes = 64 * 1024
     public var clientIdleTimeoutSeconds = 120
@@ -121,6 +125,14 @@ extension Config {
                 throw ConfigError("--upstream: unknown preset '\(v)' (presets: \(UpstreamPreset.all.map(\.name).joined(separator: ", ")); or an http(s):// base URL)")
             }
             c.upstream = preset
+        },
+        ConfigOption(flag: "anthropic-upstream", help: "base URL of the upstream's Anthropic-compatible API, to which /anthropic/v1/… and /v1/messages go (default: the preset's; for a URL upstream …/v1 → …/anthropic)") { c, v in
+            guard v.hasPrefix("http://") || v.hasPrefix("https://") else {
+                throw ConfigError("--anthropic-upstream wants an http(s):// base URL, got '\(v)'")
+            }
+            var base = v
+            while base.hasSuffix("/") { base.removeLast() }
+            c.anthropicUpstream = base
         },
         ConfigOption(flag: "max-body-bytes", help: "largest request body accepted, else 413 (default 33554432)") { c, v in
             c.maxBodyBytes = try positive(v, "max-body-bytes")

@@ -159,6 +159,40 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         "origin=\(origin.rawValue) retryable=\(isRetryable)"
     }
 
+    /// The body in the shape of the route's API: OpenAI's, or Anthropic's on Anthropic routes
+    /// (product.md §6).
+    public func body(for api: Route.API) -> [UInt8] {
+        api == .anthropic ? anthropicBody : openAIBody
+    }
+
+    /// Anthropic's error type for this status.
+    public var anthropicType: String {
+        switch status {
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 503: "overloaded_error"
+        case 504: "timeout_error"
+        case 500...: "api_error"
+        default: "invalid_request_error"
+        }
+    }
+
+    /// `{"type":"error","error":{"type":…,"message":…}}`
+    public var anthropicBody: [UInt8] {
+        let message = message
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + message.utf8.count)
+        out.append(contentsOf: #"{"type":"error","error":{"type":"#.utf8)
+        JSONText.appendString(anthropicType, to: &out)
+        out.append(contentsOf: #","message":"#.utf8)
+        JSONText.appendString(message, to: &out)
+        out.append(contentsOf: "}}".utf8)
+        return out
+    }
+
     /// `{"error":{"message":…,"type":…,"code":…}}`
     public var openAIBody: [UInt8] {
         let message = message
@@ -178,6 +212,13 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Minimal JSON text writing for bodies thinkback builds itself.
 public enum JSONText {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `s` as a JSON string literal.
+    public static func string(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// Appends `s` as a JSON string literal: only `"`, `\` and control characters escaped.
     public static func appendString(_ s: String, to out: inout [UInt8]) {

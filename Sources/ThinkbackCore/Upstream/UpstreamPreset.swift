@@ -61,6 +61,12 @@ extension UpstreamPreset {
         guard nameOrURL.hasPrefix("http://") || nameOrURL.hasPrefix("https://") else { return nil }
         var base = nameOrURL
         while base.hasSuffix("/") { base.removeLast() }
-        return UpstreamPreset(name: "custom", baseURL: base)
+        return UpstreamPreset(name: "custom", baseURL: base, anthropicBaseURL: anthropicBase(besides: base))
+    }
+
+    /// The Anthropic-compatible base beside an OpenAI-compatible one, as MiMo, DeepSeek and
+    /// Kimi place it: `…/v1` → `…/anthropic`, else the base + `/anthropic`.
+    public static func anthropicBase(besides base: String) -> String {
+        (base.hasSuffix("/v1") ? String(base.dropLast(3)) : base) + "/anthropic"
     }
 }

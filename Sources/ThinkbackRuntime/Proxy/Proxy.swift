@@ -132,9 +132,13 @@ public final class Proxy {
         }
         let route = Route.match(method: request.method, target: request.target)
         switch route {
-        case .chatCompletions, .models:
+        case .chatCompletions, .messages, .models, .passthrough, .anthropicPassthrough:
             if isDraining {
                 replyError(request, .draining())
+                return
+            }
+            if route.api == .anthropic && config.anthropicBaseURL == nil {
+                replyError(request, .notFound("\(request.target.prefix { $0 != "?" }) (upstream \(config.upstream.name) has no Anthropic-compatible base: --anthropic-upstream)"))
                 return
             }
             inFlight += 1
@@ -153,6 +157,8 @@ public final class Proxy {
             replyError(request, .notFound(String(request.target.prefix { $0 != "?" })))
         case .methodNotAllowed:
             replyError(request, .methodNotAllowed(request.method, String(request.target.prefix { $0 != "?" })))
+        case .badPath:
+            replyError(request, .badRequest("the path holds a dot segment, a byte outside printable ASCII, a backslash or a '#'"))
         }
     }
 
@@ -182,7 +188,7 @@ public final class Proxy {
         }
         var headers = [("Content-Type", "application/json"), (ProxyError.headerName, error.headerValue)]
         if close { headers.append(("Connection", "close")) }
-        let body = error.openAIBody
+        let body = error.body(for: Route.isAnthropicPath(request.target) ? .anthropic : .openAI)
         request.reply(status: error.status, headers: headers, body: body)
         return body.count
     }
@@ -202,7 +208,8 @@ public final class Proxy {
         field("uptime_seconds", String((loop.nowMs - startedMs) / 1000), quoted: false)
         out.append(contentsOf: #""upstream":{"#.utf8)
         field("name", config.upstream.name)
-        field("base_url", config.upstream.baseURL, last: true)
+        field("base_url", config.upstream.baseURL)
+        field("anthropic_base_url", config.anthropicBaseURL.map { JSONText.string($0) } ?? "null", quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
         out.append(contentsOf: #""in_flight":{"#.utf8)
         field("requests", String(inFlight), quoted: false)

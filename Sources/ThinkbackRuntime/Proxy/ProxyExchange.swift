@@ -412,11 +412,16 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let config = proxy.config
         let transfer = UpstreamTransfer(delegate: self)
         self.transfer = transfer
+        let base = route.api == .anthropic ? config.anthropicBaseURL ?? "" : config.upstream.baseURL
+        let method = request.method
         let options = UpstreamTransfer.Options(
-            url: config.upstream.baseURL + (route.upstreamPath ?? "") + Route.query(of: request.target),
+            url: base + (route.upstreamPath(target: request.target) ?? "") + Route.query(of: request.target),
             headerLines: ["Expect:"],   // no 100-continue round trip; curl sets Host and Content-Length
             forwardedFrom: request,
-            isPost: request.method == "POST",
+            // A body goes with POST, PUT and PATCH always, with another method when it has one.
+            isPost: method == "POST" || method == "PUT" || method == "PATCH" || !request.body.isEmpty,
+            // GET and HEAD go as GET (evhttp sends no body to a HEAD), POST as POST.
+            customMethod: method == "GET" || method == "HEAD" || method == "POST" ? nil : method,
             connectTimeoutMs: config.connectTimeoutMs,
             lowSpeedSeconds: config.streamIdleTimeoutSeconds,
             http2: config.http2,
@@ -461,7 +466,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
     func transferHeaderLine(_ line: UnsafeRawBufferPointer) {
         guard head.feed(line: line) else { return }
         let retryAfter = head.retryAfter.flatMap(RetryPolicy.parseRetryAfter)
-        apply(machine.handle(.headComplete(status: head.status, isEventStream: head.isEventStream,
+        // A relayed route's answer goes on as it comes, whatever its type (an error is collected:
+        // it may be retried).
+        apply(machine.handle(.headComplete(status: head.status, isEventStream: head.isEventStream || route.isPassthrough,
                                            retryAfterMs: retryAfter)))
     }
 

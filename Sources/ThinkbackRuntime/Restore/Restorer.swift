@@ -62,8 +62,10 @@ final class Restorer {
             while credential.first == " " { credential = credential.dropFirst() }
             if !credential.isEmpty { return tenant(forCredential: Substring(credential)) }
         }
-        if let key = request.header("api-key"), !key.isEmpty {
-            return tenant(forCredential: Substring(key))
+        // `api-key` (Azure-style, MiMo), `x-api-key` (Anthropic's SDK, Claude Code): whichever
+        // was sent names the tenant.
+        for name in ["api-key", "x-api-key"] {
+            if let key = request.header(name), !key.isEmpty { return tenant(forCredential: Substring(key)) }
         }
         return nil
     }

@@ -22,6 +22,8 @@ final class UpstreamTransfer {
         /// A client request whose end-to-end headers go upstream as sent.
         var forwardedFrom: InboundRequest?
         var isPost: Bool
+        /// The method when it is neither GET nor POST (PUT, PATCH, DELETE, OPTIONS).
+        var customMethod: String? = nil
         var connectTimeoutMs: Int
         var lowSpeedSeconds: Int
         var http2: Bool
@@ -79,6 +81,7 @@ final class UpstreamTransfer {
         case .parts(let p, _): parts = p
         }
         let rc = options.url.withCString { url -> Int32 in
+            withOptionalCString(options.customMethod) { customMethod in
             var o = cle_transfer_options(
                 url: url,
                 body: bytes,
@@ -91,8 +94,10 @@ final class UpstreamTransfer {
                 low_speed_seconds: options.lowSpeedSeconds,
                 verify_tls: 1,
                 http2: options.http2 ? 1 : 0,
-                receive_buffer_bytes: options.receiveBufferBytes)
+                receive_buffer_bytes: options.receiveBufferBytes,
+                custom_method: customMethod)
             return cle_transfer_start(t, &o)
+            }
         }
         if rc != 0 {
             ctx.release()
@@ -155,4 +160,10 @@ final class UpstreamTransfer {
             return .failed(text)
         }
     }
+}
+
+/// `body` with `s` as a C string, or with nil.
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s else { return body(nil) }
+    return s.withCString { body($0) }
 }
