@@ -80,8 +80,9 @@ extension StoredReasoning {
 
     /// Whether a value read back from outside this process (a file, a shared Redis) can be used
     /// as it is: a `reasoningContentJSON` value is spliced verbatim, so it must be exactly one
-    /// JSON string literal.
+    /// JSON string literal; an `anthropicThinking` one must decode into JSON objects.
     public var isWellFormed: Bool {
+        if format == .anthropicThinking { return AnthropicThinking(decoding: text) != nil }
         guard format == .reasoningContentJSON else { return true }
         return text.withUnsafeBytes { raw in
             guard raw.count >= 2, raw.first == UInt8(ascii: "\""), raw.last == UInt8(ascii: "\"") else { return false }

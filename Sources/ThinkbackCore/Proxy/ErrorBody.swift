@@ -19,7 +19,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case badRequest(reason: String)
         case tooLarge(limit: Int)
         case badJSON(offset: Int, reason: String)
-        case reasoningMissing(messageIndex: Int)
+        case reasoningMissing(messageIndex: Int, thinkingBlocks: Bool)
         case unreachable(detail: String)
         case timeout(detail: String)
         case responseTooLarge
@@ -45,8 +45,9 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         ProxyError(.badJSON(offset: offset, reason: reason))
     }
     /// `miss = reject`: the reasoning of an assistant tool-call message is not cached.
-    public static func reasoningMissing(messageIndex: Int) -> ProxyError {
-        ProxyError(.reasoningMissing(messageIndex: messageIndex))
+    /// `thinkingBlocks`: on an Anthropic route, where reasoning is the thinking blocks.
+    public static func reasoningMissing(messageIndex: Int, thinkingBlocks: Bool = false) -> ProxyError {
+        ProxyError(.reasoningMissing(messageIndex: messageIndex, thinkingBlocks: thinkingBlocks))
     }
     public static func unreachable(_ detail: String) -> ProxyError { ProxyError(.unreachable(detail: detail)) }
     public static func timeout(_ detail: String) -> ProxyError { ProxyError(.timeout(detail: detail)) }
@@ -132,8 +133,10 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
             "thinkback: request body larger than \(limit) bytes"
         case .badJSON(let offset, let reason):
             "thinkback: request body is not valid JSON at byte \(offset): \(reason)"
-        case .reasoningMissing(let index):
+        case .reasoningMissing(let index, false):
             "thinkback: the reasoning_content of messages[\(index)] (an assistant tool call) is not cached and the miss strategy is reject; resend it with its reasoning_content or start a new conversation"
+        case .reasoningMissing(let index, true):
+            "thinkback: the thinking blocks of messages[\(index)] (an assistant turn with tool_use) are not cached and the miss strategy is reject; resend them or start a new conversation"
         case .unreachable(let detail):
             "thinkback: provider unreachable: \(detail)"
         case .timeout(let detail):

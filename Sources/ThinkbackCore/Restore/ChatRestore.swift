@@ -2,19 +2,9 @@
 /// request to the keys to look up, and from the lookups to the edits spliced into the
 /// original bytes. The decisions themselves are `RestorePlanner`'s, shared with Anthropic.
 public enum ChatRestore {
-    /// One assistant message that wants its reasoning back, with the keys to look it up by.
-    public struct Pending: Sendable {
-        public var turn: AssistantTurn
-        public var keys: [CacheKey]
-    }
-
-    /// What restoring and capturing need from one request: the assistant messages in scope
-    /// with their keys, and the digest of the whole history — the history of the answer this
-    /// request will get, which its capture is keyed by.
-    public struct Plan: Sendable {
-        public var pending: [Pending]
-        public var history: SHA256Digest
-    }
+    public typealias Pending = RestorePending
+    public typealias Plan = RestorePlan
+    public typealias Outcome = RestoreOutcome
 
     /// One pass over the scanned messages: the history digest before each assistant message,
     /// every assistant message's content key (weaker keys two messages share are left out),
@@ -38,11 +28,7 @@ public enum ChatRestore {
             history.addAssistant(content: turn.content)
             turns.append(turn)
         }
-        var pending: [Pending] = []
-        for (turn, keys) in zip(turns, RestorePlanner.keys(for: turns, scope: scope, builder: builder)) {
-            if let keys { pending.append(Pending(turn: turn, keys: keys)) }
-        }
-        return Plan(pending: pending, history: history.digest())
+        return RestorePlanner.plan(turns, history: history.digest(), scope: scope, builder: builder)
     }
 
     static func presence(_ message: ChatRequestMessage) -> ReasoningPresence {
@@ -72,18 +58,6 @@ public enum ChatRestore {
             hasher.addToolCall(name: call.name.utf8, arguments: JSONCanonical.canonicalArguments(call.arguments))
         }
         return hasher
-    }
-
-    /// What restoring one request amounts to.
-    public struct Outcome: Sendable {
-        /// The edits to splice into the original body (empty: forward it unchanged).
-        public var edits: [JSONEdit] = []
-        /// Each pending message and what became of it.
-        public var actions: [(messageIndex: Int, action: TurnAction)] = []
-        /// Under `reject`: the first message that could not be restored.
-        public var rejectedMessageIndex: Int?
-        /// Whether a placeholder went upstream (so `auto` may fall back on a refusal).
-        public var usedPlaceholder: Bool { actions.contains { $0.action == .placeholder } }
     }
 
     /// Decides every pending message from its lookups (`found[i]` answers `pending[i].keys`)

@@ -72,9 +72,48 @@ public enum TurnAction: Sendable, Equatable {
     case reject
 }
 
+/// One assistant message that wants its reasoning back, with the keys to look it up by.
+public struct RestorePending: Sendable {
+    public var turn: AssistantTurn
+    public var keys: [CacheKey]
+}
+
+/// What restoring and capturing need from one request, whatever its wire format: the assistant
+/// messages in scope with their keys, and the digest of the whole history — the history of
+/// the answer this request will get, which its capture is keyed by.
+public struct RestorePlan: Sendable {
+    public var pending: [RestorePending]
+    public var history: SHA256Digest
+}
+
+/// What restoring one request amounts to.
+public struct RestoreOutcome: Sendable {
+    /// The edits to splice into the original body (empty: forward it unchanged).
+    public var edits: [JSONEdit] = []
+    /// Each pending message and what became of it.
+    public var actions: [(messageIndex: Int, action: TurnAction)] = []
+    /// Under `reject`: the first message that could not be restored.
+    public var rejectedMessageIndex: Int?
+    /// Whether a placeholder went upstream (so `auto` may fall back on a refusal).
+    public var usedPlaceholder: Bool { actions.contains { $0.action == .placeholder } }
+
+    public init() {}
+}
+
 /// The format-independent restore decisions: which keys to look up, and what each assistant
 /// message becomes. No I/O: the runtime looks the keys up and the format adapter splices.
 public enum RestorePlanner {
+    /// The plan of a request whose assistant messages are `turns` (in order) and whose
+    /// messages hash to `history`.
+    public static func plan(_ turns: [AssistantTurn], history: SHA256Digest, scope: UpstreamPreset.RestoreScope,
+                            builder: KeyBuilder) -> RestorePlan {
+        var pending: [RestorePending] = []
+        for (turn, keys) in zip(turns, keys(for: turns, scope: scope, builder: builder)) {
+            if let keys { pending.append(RestorePending(turn: turn, keys: keys)) }
+        }
+        return RestorePlan(pending: pending, history: history)
+    }
+
     /// Whether the turn is in scope for restoration at all.
     public static func wantsRestore(_ turn: AssistantTurn, scope: UpstreamPreset.RestoreScope) -> Bool {
         guard turn.reasoning.needsRestore else { return false }

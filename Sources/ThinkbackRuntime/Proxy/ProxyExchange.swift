@@ -28,11 +28,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var finalStatus = 0
     private let bytesIn: Int
 
-    // Restoration (chat route only)
-    private var scan: ChatRequestScan?
+    // Restoration (the chat and messages routes)
+    private var scan: ScannedRequest?
     private var tenant: TenantID?
     private var policy: RestorePolicy?
-    private var pending: [ChatRestore.Pending] = []
+    private var pending: [RestorePending] = []
     /// The digest of the request's messages: what the answer's capture is keyed by.
     private var history: SHA256Digest?
     private var found: [[StoredReasoning?]] = []
@@ -42,7 +42,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     // A started stream
     private var stream: StreamStateMachine?
     /// The capture of a streamed answer, until it is recorded.
-    private var recorder: StreamRecorder?
+    private var recorder: AnyStreamRecorder?
     /// The bytes from `[DONE]` on, while their capture commits (product.md §1).
     private var heldTail: [UInt8] = []
     private var finished = false
@@ -68,7 +68,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
         request.onDrain = { [self] in apply(stream: .clientDrained) }
         request.watch()
-        guard route == .chatCompletions else {
+        guard route == .chatCompletions || route == .messages else {
             apply(machine.handle(.start))
             return
         }
@@ -82,9 +82,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private func prepareRestore() {
         let restorer = proxy.restorer
         let body = request.body
-        let scanned: ChatRequestScan
+        let api = route.api ?? .openAI
+        let scanned: ScannedRequest
         do {
-            scanned = try ChatRequestScan(body)
+            scanned = try ScannedRequest.scan(body, api: api)
         } catch {
             if case .syntax(let e) = error {
                 restorer.counters.invalidJSON += 1
@@ -102,15 +103,15 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         self.tenant = tenant
-        let plan = ChatRestore.plan(scanned, body: body, scope: proxy.config.effectiveRestoreScope,
-                                    builder: KeyBuilder(tenant: tenant))
+        let plan = scanned.plan(body: body, scope: proxy.config.effectiveRestoreScope, builder: KeyBuilder(tenant: tenant))
         pending = plan.pending
         history = plan.history
         guard !pending.isEmpty else {
             apply(machine.handle(.start))
             return
         }
-        let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, nowMs: proxy.loop.nowMs)
+        let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, upstream: upstreamBase,
+                                     nowMs: proxy.loop.nowMs)
         self.policy = policy
         let keys = pending.flatMap(\.keys)
         restorer.store.lookup(keys) { [self] results in
@@ -128,11 +129,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private func applyRestore(policy: RestorePolicy, isFallback: Bool) {
         guard let scan else { return }
         let restorer = proxy.restorer
-        let outcome = ChatRestore.outcome(scan, body: request.body, pending: pending, found: found, policy: policy)
+        let outcome = scan.outcome(body: request.body, pending: pending, found: found, policy: policy, issuer: upstreamBase)
         restorer.account(outcome, requestID: requestIDText, policy: policy)
         if let index = outcome.rejectedMessageIndex {
             restorer.counters.rejected += 1
-            return replyError(.reasoningMissing(messageIndex: index))
+            return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
         }
         restoredBody = nil
         if !outcome.edits.isEmpty {
@@ -163,7 +164,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
         guard refused, var policy else { return apply(machine.handle(.notARefusal)) }
         let restorer = proxy.restorer
-        restorer.placeholderMemory.remember(upstream: proxy.config.upstream.baseURL, model: scan?.model ?? "",
+        restorer.placeholderMemory.remember(upstream: upstreamBase, model: scan?.model ?? "",
                                             nowMs: proxy.loop.nowMs)
         restorer.counters.autoRetries += 1
         proxy.logger.notice("placeholders refused: retrying with textualize", metadata: [
@@ -188,9 +189,16 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     /// Records a whole (non-stream) successful answer; true if something was stored.
     private func captureBuffered() -> Bool {
-        guard route == .chatCompletions, let tenant, let history, (200...299).contains(head.status),
+        guard route == .chatCompletions || route == .messages, let tenant, let history, (200...299).contains(head.status),
               let buffer, let data = evbuffer_pullup(buffer, -1) else { return false }
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
+        if route == .messages {
+            guard let message = CapturedAnthropicMessage(response: bytes) else {
+                proxy.restorer.counters.captureSkipped += 1
+                return false
+            }
+            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
+        }
         // Under restore = tool-calls only answers with tool calls are kept: most answers have
         // none, and a byte search says so without a parse.
         if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
@@ -239,11 +247,15 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private func recordStream(completed: Bool) -> Bool {
         guard var recorder, let tenant, let history else { return false }
         self.recorder = nil
-        guard let choices = recorder.finish(completed: completed) else {
+        switch recorder.finish(completed: completed) {
+        case .chat(let choices)?:
+            return proxy.restorer.record(choices, tenant: tenant, history: history)
+        case .anthropic(let message)?:
+            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
+        case nil:
             proxy.restorer.counters.captureSkipped += 1
             return false
         }
-        return proxy.restorer.record(choices, tenant: tenant, history: history)
     }
 
     // MARK: carrying out the machine's decisions
@@ -265,7 +277,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
             stream = StreamStateMachine()
             finalStatus = status
             proxy.streaming += 1
-            if route == .chatCompletions && tenant != nil { recorder = StreamRecorder(limit: proxy.config.maxResponseBytes) }
+            if tenant != nil, let api = route.api, route == .chatCompletions || route == .messages {
+                recorder = AnyStreamRecorder(api: api, limit: proxy.config.maxResponseBytes)
+            }
             request.startStream(status: status, head: head, slots: proxy.config.streamSlots,
                                 queueBytes: proxy.config.streamQueueBytes)
             releaseForStream()
@@ -404,7 +418,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     /// curl's receive buffer for this request: small when it asks for a stream.
-    static func receiveBufferBytes(scan: ChatRequestScan?, config: Config) -> Int {
+    static func receiveBufferBytes(scan: ScannedRequest?, config: Config) -> Int {
         scan?.stream == true ? config.streamBufferBytes : 0
     }
 
@@ -412,7 +426,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let config = proxy.config
         let transfer = UpstreamTransfer(delegate: self)
         self.transfer = transfer
-        let base = route.api == .anthropic ? config.anthropicBaseURL ?? "" : config.upstream.baseURL
+        let base = upstreamBase
         let method = request.method
         let options = UpstreamTransfer.Options(
             url: base + (route.upstreamPath(target: request.target) ?? "") + Route.query(of: request.target),
@@ -437,6 +451,13 @@ final class ProxyExchange: UpstreamTransferDelegate {
         firstByteTimer = timer
         // A stream's first chunk comes at once; a whole answer only after all the thinking.
         timer.arm(milliseconds: UInt64(scan?.stream == true ? config.streamFirstByteTimeoutMs : config.firstByteTimeoutMs))
+    }
+
+    /// The base URL this route's requests go to: the upstream's OpenAI-compatible one, or its
+    /// Anthropic-compatible one (also what signed thinking is issued by, and what `auto`
+    /// remembers refusals under).
+    private var upstreamBase: String {
+        route.api == .anthropic ? proxy.config.anthropicBaseURL ?? "" : proxy.config.upstream.baseURL
     }
 
     /// Ends the exchange, exactly once: its reply, its stream's end, or its client leaving.

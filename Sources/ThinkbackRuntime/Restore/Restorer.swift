@@ -84,23 +84,23 @@ final class Restorer {
     }
 
     /// The policy for one request.
-    func policy(model: String?, thinkingType: String?, nowMs: UInt64) -> RestorePolicy {
+    func policy(model: String?, thinkingType: String?, upstream: String, nowMs: UInt64) -> RestorePolicy {
         let name = model ?? ""
         let thinking: Bool
         switch thinkingType {
-        case "enabled"?: thinking = true
+        // Anthropic's `adaptive`: the model decides per turn, so any turn may carry thinking.
+        case "enabled"?, "adaptive"?: thinking = true
         case "disabled"?: thinking = false
         default: thinking = config.thinksByDefault(model: name)
         }
         return RestorePolicy(
             scope: config.effectiveRestoreScope, strategy: config.miss,
             placeholder: Array(config.effectivePlaceholder.utf8), thinking: thinking,
-            placeholdersRefused: placeholderMemory.refusesPlaceholders(
-                upstream: config.upstream.baseURL, model: name, nowMs: nowMs))
+            placeholdersRefused: placeholderMemory.refusesPlaceholders(upstream: upstream, model: name, nowMs: nowMs))
     }
 
     /// Counts and logs what a request's restoration did (message indexes, never content).
-    func account(_ outcome: ChatRestore.Outcome, requestID: String, policy: RestorePolicy) {
+    func account(_ outcome: RestoreOutcome, requestID: String, policy: RestorePolicy) {
         var restoredHere = 0
         var missed: [(index: Int, strategy: MissStrategy)] = []
         for (index, action) in outcome.actions {
@@ -164,6 +164,18 @@ final class Restorer {
             stored = true
         }
         return stored
+    }
+
+    /// Records an Anthropic answer's thinking (issue 19), under the same rule: with
+    /// `restore = tool-calls` only answers with `tool_use` blocks. `issuer`: the upstream that
+    /// signed its thinking.
+    func record(_ message: CapturedAnthropicMessage, issuer: String, tenant: TenantID, history: SHA256Digest) -> Bool {
+        guard config.effectiveRestoreScope == .all || !message.toolUses.isEmpty else { return false }
+        let (value, keys) = AnthropicRestore.record(message, issuer: issuer, history: history,
+                                                    builder: KeyBuilder(tenant: tenant), nowMs: wallClock.nowMilliseconds())
+        store.insert(value, for: keys)
+        counters.captured += 1
+        return true
     }
 
     /// `"cache":{…},"restore":{…}` for the status endpoint.

@@ -1,0 +1,197 @@
+"""Thinking restored on the Anthropic Messages API (issue 19), with the Anthropic Python SDK as
+a real client, through the real thinkback, to the simulator's strict Anthropic route. The
+simulator refuses any assistant turn with tool_use whose thinking is missing and classifies
+every turn it receives in its fidelity ledger (`exact` only when the thinking is the one it
+issued, for that tenant)."""
+import json
+
+import anthropic
+import httpx
+import pytest
+
+MODEL = "mimo-v2.5-pro"
+TOOLS = [
+    {"name": "get_weather", "description": "Weather for a city",
+     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+    {"name": "read_file", "description": "Read a file",
+     "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}},
+]
+QUESTIONS = [
+    "What is the weather in Beijing, and what does notes/trip.md say about the plan?",
+    "And Shanghai? Check the weather there and read notes/packing.md too.",
+]
+
+
+def client(port, key):
+    return anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}/anthropic", api_key=key, max_retries=0, timeout=30)
+
+
+def request_blocks(message, keep_thinking):
+    """The assistant turn as a client sends it back: text and tool_use always, thinking only
+    if it keeps it (most agent clients drop it)."""
+    out = []
+    for b in message.content:
+        if b.type == "text":
+            out.append({"type": "text", "text": b.text})
+        elif b.type == "tool_use":
+            out.append({"type": "tool_use", "id": b.id, "name": b.name, "input": b.input})
+        elif b.type == "thinking" and keep_thinking:
+            out.append({"type": "thinking", "thinking": b.thinking, "signature": b.signature})
+        elif b.type == "redacted_thinking" and keep_thinking:
+            out.append({"type": "redacted_thinking", "data": b.data})
+    return out
+
+
+def converse(port, key, stream=False, keep_thinking=False, questions=QUESTIONS, headers=None):
+    """A tool-using conversation; returns (messages sent last, tool_use turns sent in histories)."""
+    c = client(port, key)
+    messages = []
+    turns_sent = 0
+    for q in questions:
+        messages.append({"role": "user", "content": q})
+        for _ in range(6):
+            turns_sent += sum(1 for m in messages if m["role"] == "assistant"
+                              and any(b.get("type") == "tool_use" for b in m["content"]))
+            kwargs = dict(model=MODEL, max_tokens=1024, tools=TOOLS, messages=messages, extra_headers=headers or {})
+            if stream:
+                with c.messages.stream(**kwargs) as s:
+                    m = s.get_final_message()
+            else:
+                m = c.messages.create(**kwargs)
+            messages.append({"role": "assistant", "content": request_blocks(m, keep_thinking)})
+            if m.stop_reason != "tool_use":
+                break
+            messages.append({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": b.id, "content": f"result of {b.name}"}
+                for b in m.content if b.type == "tool_use"]})
+    return messages, turns_sent
+
+
+def ledger(sim, tenant):
+    s = httpx.get(f"http://127.0.0.1:{sim}/sim/stats").json()
+    return s["tenants"].get(tenant, {}).get("ledger", {})
+
+
+def status(port):
+    return httpx.get(f"http://127.0.0.1:{port}/").json()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_client_that_drops_thinking_gets_every_block_back_exactly(stack, stream):
+    sim, proxy = stack(proxy_args=("--retries", "0"))
+    messages, turns = converse(proxy, "ak-drop", stream=stream)
+    assert turns >= 4
+    led = ledger(sim, "ak-drop")
+    assert led.get("exact", 0) == turns, led
+    assert all(led.get(k, 0) == 0 for k in ("placeholder", "foreign", "wrong", "missing")), led
+    st = status(proxy)["restore"]
+    assert st["restored"] == turns and st["misses"] == 0, st
+
+
+@pytest.mark.parametrize("order", ["thinking-first", "text-first"])
+def test_block_order_and_bytes_are_the_providers(stack, order):
+    """Cloudsway writes text first and thinking last, signature before thinking: the restored
+    request carries the thinking block where the provider had it, its bytes unchanged."""
+    sim, proxy = stack(proxy_args=("--retries", "0"))
+    c = client(proxy, "ak-order")
+    h = {"x-sim-block-order": order}
+    first = httpx.post(f"http://127.0.0.1:{proxy}/anthropic/v1/messages", headers={"x-api-key": "ak-order", **h},
+                       json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
+                             "messages": [{"role": "user", "content": QUESTIONS[0]}]}, timeout=30)
+    assert first.status_code == 200
+    answer = first.json()
+    raw = first.content.decode()
+    thinking_raw = [b for b in answer["content"] if b["type"] == "thinking"]
+    assert thinking_raw, answer
+    uses = [b for b in answer["content"] if b["type"] == "tool_use"]
+    dropped = [b for b in answer["content"] if b["type"] != "thinking"]
+    follow = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
+        {"role": "user", "content": QUESTIONS[0]},
+        {"role": "assistant", "content": dropped},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+    second = httpx.post(f"http://127.0.0.1:{proxy}/anthropic/v1/messages", headers={"x-api-key": "ak-order", **h},
+                        json=follow, timeout=30)
+    assert second.status_code == 200, second.text
+    sent = httpx.get(f"http://127.0.0.1:{sim}/sim/last").content.decode()
+    assistant = json.loads(sent)["messages"][1]["content"]
+    assert [b["type"] for b in assistant] == [b["type"] for b in answer["content"]]
+    # The block's bytes, as the provider wrote them, are in what went upstream.
+    start = raw.index('{"type":"thinking"') if order == "thinking-first" else raw.index('{"type":"thinking","signature"')
+    block = raw[start: raw.index("}", start) + 1]
+    assert block in sent
+    assert ledger(sim, "ak-order").get("exact") == 1
+
+
+def test_a_client_that_keeps_its_thinking_is_left_alone(stack):
+    sim, proxy = stack(proxy_args=("--retries", "0"))
+    messages, turns = converse(proxy, "ak-keep", keep_thinking=True)
+    assert turns >= 4
+    assert ledger(sim, "ak-keep").get("exact") == turns
+    st = status(proxy)["restore"]
+    assert st["restored"] == 0 and st["misses"] == 0, st
+    # Never doubled: the last request upstream has one thinking block per assistant turn.
+    sent = json.loads(httpx.get(f"http://127.0.0.1:{sim}/sim/last").content)
+    for m in sent["messages"]:
+        if m["role"] == "assistant":
+            assert sum(1 for b in m["content"] if b["type"] == "thinking") == 1
+
+
+def test_tenants_by_x_api_key_never_share_thinking(stack, proxy):
+    sim, p1 = stack(proxy_args=("--retries", "0"))
+    messages, turns = converse(p1, "ak-alice", questions=QUESTIONS[:1])
+    assert turns >= 1
+    # Bob replays Alice's history through the same proxy: nothing of hers comes back.
+    r = httpx.post(f"http://127.0.0.1:{p1}/anthropic/v1/messages", headers={"x-api-key": "ak-bob"},
+                   json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": messages + [
+                       {"role": "user", "content": "thanks"}]}, timeout=30)
+    assert r.status_code == 200, r.text   # placeholders (auto) keep it valid
+    led = ledger(sim, "ak-bob")
+    assert led.get("exact", 0) == 0 and led.get("foreign", 0) == 0, led
+    assert led.get("placeholder", 0) >= 1, led
+
+
+@pytest.mark.parametrize("strategy", ["placeholder", "textualize", "strip"])
+def test_an_uncached_history_stays_valid_under_each_strategy(stack, proxy, strategy):
+    sim, warm = stack(proxy_args=("--retries", "0"))
+    messages, _ = converse(warm, "ak-cold", questions=QUESTIONS[:1])
+    cold = proxy(sim, "--retries", "0", "--miss", strategy)
+    r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages", headers={"x-api-key": "ak-cold"},
+                   json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": messages + [
+                       {"role": "user", "content": "and tomorrow?"}]}, timeout=30)
+    assert r.status_code == 200, r.text
+    sent = json.loads(httpx.get(f"http://127.0.0.1:{sim}/sim/last").content)
+    uses = {b["id"] for m in sent["messages"] if m["role"] == "assistant" and isinstance(m["content"], list)
+            for b in m["content"] if b["type"] == "tool_use"}
+    results = {b["tool_use_id"] for m in sent["messages"] if m["role"] == "user" and isinstance(m["content"], list)
+               for b in m["content"] if b["type"] == "tool_result"}
+    assert results <= uses, "no tool_result without its tool_use"
+    if strategy == "placeholder":
+        assert ledger(sim, "ak-cold").get("placeholder", 0) >= 1
+    else:
+        assert not uses, sent
+        if strategy == "textualize":
+            assert "[tool call] " in json.dumps(sent) and "[tool result " in json.dumps(sent), json.dumps(sent)[-1500:]
+
+
+def test_reject_answers_409_in_anthropic_shape(stack, proxy):
+    sim, warm = stack(proxy_args=("--retries", "0"))
+    messages, _ = converse(warm, "ak-rej", questions=QUESTIONS[:1])
+    cold = proxy(sim, "--retries", "0", "--miss", "reject")
+    r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages", headers={"x-api-key": "ak-rej"},
+                   json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": messages}, timeout=30)
+    assert r.status_code == 409
+    body = r.json()
+    assert body["type"] == "error" and "messages[1]" in body["error"]["message"], body
+
+
+def test_auto_falls_back_to_textualize_when_placeholders_are_refused(stack, proxy):
+    sim, warm = stack(proxy_args=("--retries", "0"))
+    messages, _ = converse(warm, "ak-auto", questions=QUESTIONS[:1])
+    cold = proxy(sim, "--retries", "0")
+    for stream in (False, True):
+        r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages",
+                       headers={"x-api-key": "ak-auto", "x-sim-placeholders": "refuse"},
+                       json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "stream": stream,
+                             "messages": messages + [{"role": "user", "content": "more"}]}, timeout=30)
+        assert r.status_code == 200, r.text
+    assert status(cold)["restore"]["auto_retries"] >= 1
