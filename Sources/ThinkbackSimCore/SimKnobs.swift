@@ -37,6 +37,9 @@
 /// - `x-sim-sse-errors: 1` — frame the 400 of a `stream: true` request as SSE.
 /// - `x-sim-error-variant: alt` — the refusal's other reported shape (MiMo with `"type":""`;
 ///   DeepSeek without backticks and with `"param":""`).
+/// - `x-sim-interleaved: on`, `x-sim-redacted: on`, `x-sim-thinking-display: omitted` —
+///   Anthropic answers with a thinking block before each tool call, with a `redacted_thinking`
+///   block, with thinking text left out (a signature only).
 /// - `x-sim-block-order: text-first` — Anthropic non-stream content as Cloudsway documents
 ///   it: text first, thinking last, `signature` before `thinking` (default `thinking-first`).
 ///
@@ -94,6 +97,14 @@ public struct SimKnobs: Sendable, Equatable {
     public var alternateErrorShape: Bool
     /// `x-sim-block-order: text-first`: Cloudsway's Anthropic block layout.
     public var textBlockFirst: Bool
+    /// `x-sim-interleaved`: Anthropic answers with several tool calls get a thinking block
+    /// before each (interleaved thinking).
+    public var interleavedThinking: Bool
+    /// `x-sim-redacted`: Anthropic answers carry a `redacted_thinking` block too.
+    public var redactedThinking: Bool
+    /// `x-sim-thinking-display: omitted`: thinking blocks arrive as `"thinking": ""` with a
+    /// signature.
+    public var omittedThinking: Bool
     /// `x-sim-tool-calls`: parallel tool calls to make (nil: one or two, from the seed).
     public var toolCallCount: Int?
     /// `x-sim-tool-ids`: how OpenAI-route tool-call ids look.
@@ -126,6 +137,9 @@ public struct SimKnobs: Sendable, Equatable {
         sseErrors = config.sseErrors
         alternateErrorShape = false
         textBlockFirst = false
+        interleavedThinking = false
+        redactedThinking = false
+        omittedThinking = false
         toolCallCount = nil
         toolIDs = config.toolIDs
         repeatCalls = config.repeatCalls
@@ -204,6 +218,14 @@ public struct SimKnobs: Sendable, Equatable {
                 switch value.lowercased() {
                 case "text-first": k.textBlockFirst = true
                 case "thinking-first": k.textBlockFirst = false
+                default: throw bad()
+                }
+            case "x-sim-interleaved": k.interleavedThinking = try bool()
+            case "x-sim-redacted": k.redactedThinking = try bool()
+            case "x-sim-thinking-display":
+                switch value.lowercased() {
+                case "omitted": k.omittedThinking = true
+                case "summarized", "full": k.omittedThinking = false
                 default: throw bad()
                 }
             case "x-sim-tool-calls": k.toolCallCount = try int(0...2)

@@ -183,14 +183,14 @@ extension Simulator {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: AnthropicRenderer.streamEvents(
-                    turn, model: request.model, flavor: knobs.flavor, fragmentSize: knobs.fragmentSize,
+                    turn, model: request.model, flavor: knobs.flavor, layout: .init(knobs), fragmentSize: knobs.fragmentSize,
                     astral: knobs.astral),
                 plan: knobs.plan)
         }
         return Self.deliver(
             200, headers: Self.jsonHeaders,
             body: AnthropicRenderer.message(
-                turn, model: request.model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst, astral: knobs.astral),
+                turn, model: request.model, flavor: knobs.flavor, layout: .init(knobs), astral: knobs.astral),
             knobs: knobs)
     }
 
@@ -215,8 +215,13 @@ extension Simulator {
     ) -> ScriptedTurn {
         serial += 1
         let turn = ScriptedModel.respond(to: input, seed: config.seed, serial: serial, knobs: knobs, style: style)
+        // An Anthropic answer is exact only with its blocks as issued: the ledger keeps their
+        // layout (text, signature, position, order) as the reasoning to compare.
+        let issued = style == .anthropic && turn.reasoning != nil
+            ? AnthropicRenderer.layoutText(AnthropicRenderer.blocks(turn, flavor: knobs.flavor, layout: .init(knobs)))
+            : turn.reasoning
         ledger.record(
-            tenant: tenant, place: place, reasoning: turn.reasoning,
+            tenant: tenant, place: place, reasoning: issued,
             calls: turn.toolCalls.map {
                 HistoryCall(id: $0.id, name: $0.name, canonicalArguments: String(decoding: $0.input.canonicalBytes, as: UTF8.self))
             },

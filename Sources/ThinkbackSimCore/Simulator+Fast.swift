@@ -36,12 +36,12 @@ extension Simulator {
             return .stream(
                 status: 200, headers: Self.sseHeaders,
                 events: AnthropicRenderer.streamEvents(
-                    turn, model: model, flavor: knobs.flavor, fragmentSize: max(knobs.fragmentSize, 64)),
+                    turn, model: model, flavor: knobs.flavor, layout: .init(knobs), fragmentSize: max(knobs.fragmentSize, 64)),
                 plan: knobs.plan)
         case (.anthropic, false):
             return Self.deliver(
                 200, headers: Self.jsonHeaders,
-                body: AnthropicRenderer.message(turn, model: model, flavor: knobs.flavor, textFirst: knobs.textBlockFirst),
+                body: AnthropicRenderer.message(turn, model: model, flavor: knobs.flavor, layout: .init(knobs)),
                 knobs: knobs)
         }
     }

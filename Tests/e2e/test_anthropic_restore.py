@@ -195,3 +195,62 @@ def test_auto_falls_back_to_textualize_when_placeholders_are_refused(stack, prox
                              "messages": messages + [{"role": "user", "content": "more"}]}, timeout=30)
         assert r.status_code == 200, r.text
     assert status(cold)["restore"]["auto_retries"] >= 1
+
+
+LAYOUTS = {
+    "interleaved": {"x-sim-interleaved": "on", "x-sim-tool-calls": "2"},
+    "redacted": {"x-sim-redacted": "on"},
+    "omitted": {"x-sim-thinking-display": "omitted"},
+    "deepseek-signed": {"x-sim-flavor": "deepseek", "x-sim-interleaved": "on", "x-sim-tool-calls": "2"},
+    "text-first": {"x-sim-block-order": "text-first", "x-sim-redacted": "on"},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_layout_comes_back_exactly(stack, layout, stream):
+    """Interleaved thinking, redacted blocks, omitted display, signed blocks, Cloudsway's order:
+    the simulator's ledger counts a turn `exact` only when every block's text, signature,
+    position and order are the ones it issued."""
+    sim, proxy = stack(proxy_args=("--retries", "0"))
+    key = f"ak-{layout}-{stream}"
+    messages, turns = converse(proxy, key, stream=stream, headers=LAYOUTS[layout])
+    assert turns >= 4
+    led = ledger(sim, key)
+    assert led.get("exact", 0) == turns, led
+    if layout in ("interleaved", "deepseek-signed"):
+        sent = json.loads(httpx.get(f"http://127.0.0.1:{sim}/sim/last").content)
+        kinds = [b["type"] for m in sent["messages"] if m["role"] == "assistant" for b in m["content"]]
+        assert kinds.count("thinking") > sum(1 for m in sent["messages"] if m["role"] == "assistant"), kinds
+
+
+def test_the_ledger_tells_a_moved_block_from_an_exact_one(stack):
+    """The simulator's strictness, which the tests above rely on: the same thinking block at
+    another place is not exact."""
+    sim, proxy = stack(proxy_args=("--retries", "0"))
+    c = client(proxy, "ak-moved")
+    m = c.messages.create(model=MODEL, max_tokens=256, tools=TOOLS, messages=[{"role": "user", "content": QUESTIONS[0]}])
+    kept = request_blocks(m, keep_thinking=True)
+    moved = [b for b in kept if b["type"] != "thinking"] + [b for b in kept if b["type"] == "thinking"]
+    assert [b["type"] for b in moved] != [b["type"] for b in kept]
+    uses = [b for b in kept if b["type"] == "tool_use"]
+    follow = [{"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": moved},
+              {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]
+    httpx.post(f"http://127.0.0.1:{sim}/anthropic/v1/messages", headers={"x-api-key": "ak-moved"},
+               json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": follow}, timeout=30)
+    led = ledger(sim, "ak-moved")
+    assert led.get("wrong", 0) == 1 and led.get("exact", 0) == 0, led
+
+
+def test_thinking_disabled_in_the_request_leaves_a_miss_alone(stack, proxy):
+    sim, warm = stack(proxy_args=("--retries", "0"))
+    messages, _ = converse(warm, "ak-off", questions=QUESTIONS[:1])
+    cold = proxy(sim, "--retries", "0", "--miss", "reject")
+    body = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": messages + [{"role": "user", "content": "ok"}]}
+    r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages", headers={"x-api-key": "ak-off"},
+                   json={**body, "thinking": {"type": "disabled"}}, timeout=30)
+    assert r.status_code == 200, r.text
+    for thinking in ({"type": "enabled", "budget_tokens": 1024}, {"type": "adaptive"}):
+        r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages", headers={"x-api-key": "ak-off"},
+                       json={**body, "thinking": thinking}, timeout=30)
+        assert r.status_code == 409, (thinking, r.text)

@@ -1,8 +1,8 @@
 /// One content block of an Anthropic message, as much as the simulator looks at.
 enum AnthropicBlock {
     case text(String)
-    case thinking(String)
-    case redactedThinking
+    case thinking(String, signature: String)
+    case redactedThinking(data: String)
     case toolUse(id: String, name: String, input: SimJSON)
     /// A tool result and the text of its `content` (a string, or text blocks joined).
     case toolResult(toolUseID: String, text: String)
@@ -22,22 +22,33 @@ struct AnthropicMessage {
         }
     }
 
-    /// The thinking blocks' text concatenated; `.absent` with no thinking block at all.
+    /// What the ledger and the validator compare: `.absent` with no thinking block at all;
+    /// the blocks' layout (`AnthropicRenderer.layoutText`: each thinking block's text and
+    /// signature, each redacted block's data, their places among the others) when they carry
+    /// anything; the thinking text alone when it is only empty or blank unsigned blocks (a
+    /// placeholder).
     var reasoning: ReasoningField {
         var text = ""
         var sawThinking = false
-        var sawRedacted = false
+        var substantive = false
+        var layout: [AnthropicRenderer.Block] = []
         for block in blocks {
             switch block {
-            case .thinking(let t):
+            case .thinking(let t, let signature):
                 sawThinking = true
                 text += t
-            case .redactedThinking: sawRedacted = true
-            default: break
+                if !signature.isEmpty || !t.allSatisfy(\.isWhitespace) { substantive = true }
+                layout.append(.thinking(text: t, signature: signature))
+            case .redactedThinking(let data):
+                sawThinking = true
+                substantive = true
+                layout.append(.redacted(data: data))
+            default:
+                layout.append(.text(""))
             }
         }
-        if sawThinking { return .text(text) }
-        return sawRedacted ? .opaque : .absent
+        guard sawThinking else { return .absent }
+        return substantive ? .text(AnthropicRenderer.layoutText(layout)) : .text(text)
     }
 
     var text: String {
@@ -107,8 +118,8 @@ struct AnthropicRequest {
             guard let t = item["thinking"]?.stringValue else {
                 throw ShapeError("\(path).thinking.thinking: Field required", param: nil)
             }
-            return .thinking(t)
-        case "redacted_thinking": return .redactedThinking
+            return .thinking(t, signature: item["signature"]?.stringValue ?? "")
+        case "redacted_thinking": return .redactedThinking(data: item["data"]?.stringValue ?? "")
         case "tool_use":
             guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else {
                 throw ShapeError("\(path).tool_use: id and name are required", param: nil)
