@@ -9,62 +9,16 @@ import anthropic
 import httpx
 import pytest
 
-MODEL = "mimo-v2.5-pro"
-TOOLS = [
-    {"name": "get_weather", "description": "Weather for a city",
-     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
-    {"name": "read_file", "description": "Read a file",
-     "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}},
-]
-QUESTIONS = [
-    "What is the weather in Beijing, and what does notes/trip.md say about the plan?",
-    "And Shanghai? Check the weather there and read notes/packing.md too.",
-]
+from anthropic_agent import MODEL, QUESTIONS, TOOLS, request_blocks
+from anthropic_agent import converse as agent_converse
 
 
 def client(port, key):
     return anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}/anthropic", api_key=key, max_retries=0, timeout=30)
 
 
-def request_blocks(message, keep_thinking):
-    """The assistant turn as a client sends it back: text and tool_use always, thinking only
-    if it keeps it (most agent clients drop it)."""
-    out = []
-    for b in message.content:
-        if b.type == "text":
-            out.append({"type": "text", "text": b.text})
-        elif b.type == "tool_use":
-            out.append({"type": "tool_use", "id": b.id, "name": b.name, "input": b.input})
-        elif b.type == "thinking" and keep_thinking:
-            out.append({"type": "thinking", "thinking": b.thinking, "signature": b.signature})
-        elif b.type == "redacted_thinking" and keep_thinking:
-            out.append({"type": "redacted_thinking", "data": b.data})
-    return out
-
-
-def converse(port, key, stream=False, keep_thinking=False, questions=QUESTIONS, headers=None):
-    """A tool-using conversation; returns (messages sent last, tool_use turns sent in histories)."""
-    c = client(port, key)
-    messages = []
-    turns_sent = 0
-    for q in questions:
-        messages.append({"role": "user", "content": q})
-        for _ in range(6):
-            turns_sent += sum(1 for m in messages if m["role"] == "assistant"
-                              and any(b.get("type") == "tool_use" for b in m["content"]))
-            kwargs = dict(model=MODEL, max_tokens=1024, tools=TOOLS, messages=messages, extra_headers=headers or {})
-            if stream:
-                with c.messages.stream(**kwargs) as s:
-                    m = s.get_final_message()
-            else:
-                m = c.messages.create(**kwargs)
-            messages.append({"role": "assistant", "content": request_blocks(m, keep_thinking)})
-            if m.stop_reason != "tool_use":
-                break
-            messages.append({"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": b.id, "content": f"result of {b.name}"}
-                for b in m.content if b.type == "tool_use"]})
-    return messages, turns_sent
+def converse(port, key, **kwargs):
+    return agent_converse(f"http://127.0.0.1:{port}/anthropic", key, **kwargs)
 
 
 def ledger(sim, tenant):
