@@ -17,6 +17,9 @@ Deterministic: the same simulator seed, the same request sequence from a fresh s
 the same arguments give the same bytes (the tool-call ids depend on the simulator's request
 counter, so run this first, before any other traffic reaches the simulator).
 
+With `--api anthropic` the same conversation goes to `/anthropic/v1/messages`: tool_use and
+tool_result blocks, thinking blocks sent back during the conversation and dropped from the file.
+
 Only 127.0.0.1 is contacted: environment proxies are ignored.
 """
 import argparse
@@ -72,9 +75,13 @@ def main():
     ap.add_argument("--key", default="bench-key", help="bearer key (the tenant, with --tenant credential)")
     ap.add_argument("--model", default="mimo-v2.5-pro")
     ap.add_argument("--out", required=True, help="file for the replay body")
+    ap.add_argument("--api", choices=["openai", "anthropic"], default="openai",
+                    help="the wire format (anthropic: --url is …/anthropic/v1/messages)")
     args = ap.parse_args()
     if not args.url.startswith("http://127.0.0.1:"):
         sys.exit("gen-history: only http://127.0.0.1 URLs")
+    if args.api == "anthropic":
+        return anthropic_history(args)
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     headers = {"Content-Type": "application/json", "Authorization": "Bearer " + args.key,
@@ -116,6 +123,52 @@ def main():
     with open(args.out, "wb") as f:
         f.write(body)
     calls = sum(1 for m in client_view if m.get("tool_calls"))
+    print(json.dumps({"bytes": len(body), "tool_call_messages": calls, "out": args.out}))
+
+
+def anthropic_history(args):
+    """The same rounds on the Anthropic Messages API."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    headers = {"Content-Type": "application/json", "x-api-key": args.key, "anthropic-version": "2023-06-01",
+               "x-sim-fast": "0", "x-sim-tool-calls": "1"}
+    tools = [{"name": t["function"]["name"], "description": t["function"]["description"],
+              "input_schema": t["function"]["parameters"]} for t in TOOLS]
+    system = "You are a coding agent. Use the tools to inspect the repository."
+
+    def ask(messages):
+        body = json.dumps({"model": args.model, "max_tokens": 4096, "stream": False, "system": system,
+                           "messages": messages, "tools": tools}, ensure_ascii=False).encode()
+        req = urllib.request.Request(args.url, data=body, headers=headers, method="POST")
+        try:
+            with opener.open(req, timeout=30) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            sys.exit(f"gen-history: {e.code} {e.read()[:300]!r}")
+
+    pad = max(256, args.bytes // args.rounds - 900)
+    messages = [{"role": "user", "content": "Round 1: find where the request body is parsed and explain it."}]
+    for i in range(1, args.rounds + 1):
+        call = ask(messages)
+        uses = [b for b in call["content"] if b["type"] == "tool_use"]
+        if not uses or not any(b["type"] == "thinking" for b in call["content"]):
+            sys.exit(f"gen-history: round {i}: expected tool_use with thinking, got {json.dumps(call)[:300]}")
+        messages.append({"role": "assistant", "content": call["content"]})
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": u["id"], "content": filler(pad, i)} for u in uses]})
+        answer = ask(messages)
+        if any(b["type"] == "tool_use" for b in answer["content"]):
+            sys.exit(f"gen-history: round {i}: expected a plain answer")
+        messages.append({"role": "assistant", "content": answer["content"]})
+        messages.append({"role": "user", "content": f"Round {i + 1}: look at the next part and explain it."})
+
+    client_view = [{"role": m["role"], "content": m["content"] if isinstance(m["content"], str)
+                    else [b for b in m["content"] if b["type"] not in ("thinking", "redacted_thinking")]}
+                   for m in messages]
+    body = json.dumps({"model": args.model, "max_tokens": 4096, "stream": False, "system": system,
+                       "messages": client_view, "tools": tools}, ensure_ascii=False, separators=(",", ":")).encode()
+    with open(args.out, "wb") as f:
+        f.write(body)
+    calls = sum(1 for m in client_view if m["role"] == "assistant" and any(b["type"] == "tool_use" for b in m["content"]))
     print(json.dumps({"bytes": len(body), "tool_call_messages": calls, "out": args.out}))
 
 
