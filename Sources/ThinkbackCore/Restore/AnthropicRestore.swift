@@ -57,7 +57,7 @@ public enum AnthropicRestore {
             let answers: [StoredReasoning?] = (k < found.count ? found[k] : []).enumerated().map { i, value in
                 guard let value else { return nil }
                 if value.isAmbiguous { return value }
-                guard value.format == .anthropicThinking, let decoded = AnthropicThinking(decoding: value.text) else { return nil }
+                guard value.format == .anthropicThinking, let decoded = AnthropicThinking(decoding: value.text, validating: false) else { return nil }
                 thinking[i] = decoded
                 return value
             }

@@ -42,8 +42,10 @@ public struct AnthropicThinking: Sendable, Equatable {
     }
 
     /// Decodes a stored value; nil if it is not well formed (a value from a newer version, or
-    /// damaged). Each block must be one JSON object: it is spliced as it is.
-    public init?(decoding bytes: [UInt8]) {
+    /// damaged). Each block must be one JSON object: it is spliced as it is. `validating`:
+    /// false only where the value is known well formed (the restore path: the tiered store
+    /// checks `StoredReasoning.isWellFormed` on whatever it reads from outside the process).
+    public init?(decoding bytes: [UInt8], validating: Bool = true) {
         guard let n = bytes.first.map(Int.init), bytes.count >= 1 + n else { return nil }
         issuer = String(decoding: bytes[1 ..< 1 + n], as: UTF8.self)
         blocks = []
@@ -55,8 +57,10 @@ public struct AnthropicThinking: Sendable, Equatable {
             i += 8
             guard bytes.count - i >= length else { return nil }
             let block = Array(bytes[i ..< i + length])
-            let isObject = block.withUnsafeBytes { (try? JSONValidator.validate($0))?.kind == .object }
-            guard isObject else { return nil }
+            if validating {
+                let isObject = block.withUnsafeBytes { (try? JSONValidator.validate($0))?.kind == .object }
+                guard isObject else { return nil }
+            }
             blocks.append(Block(before: before, bytes: block))
             i += length
         }
