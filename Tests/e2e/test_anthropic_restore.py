@@ -208,3 +208,35 @@ def test_thinking_disabled_in_the_request_leaves_a_miss_alone(stack, proxy):
         r = httpx.post(f"http://127.0.0.1:{cold}/anthropic/v1/messages", headers={"x-api-key": "ak-off"},
                        json={**body, "thinking": thinking}, timeout=30)
         assert r.status_code == 409, (thinking, r.text)
+
+
+def test_a_signature_never_crosses_to_another_upstream(sim, proxy, tmp_path):
+    """Two thinkbacks share one SQLite store, each in front of its own upstream: a conversation
+    captured through the first (DeepSeek-style signed thinking) and continued through the
+    second reaches the second upstream with the thinking text but not the first one's
+    signature."""
+    first_sim, second_sim = sim("--flavor", "deepseek"), sim()
+    state = str(tmp_path / "shared-state")
+    a = proxy(first_sim, "--retries", "0", "--state-dir", state)
+    b = proxy(second_sim, "--retries", "0", "--state-dir", state)
+    c = client(a, "ak-move")
+    m = c.messages.create(model=MODEL, max_tokens=256, tools=TOOLS, messages=[{"role": "user", "content": QUESTIONS[0]}])
+    signatures = [blk.signature for blk in m.content if blk.type == "thinking"]
+    assert signatures and all(signatures), "the first upstream signs its thinking"
+    uses = [blk for blk in m.content if blk.type == "tool_use"]
+    follow = [{"role": "user", "content": QUESTIONS[0]},
+              {"role": "assistant", "content": request_blocks(m, keep_thinking=False)},
+              {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u.id, "content": "ok"} for u in uses]}]
+    r = httpx.post(f"http://127.0.0.1:{b}/anthropic/v1/messages", headers={"x-api-key": "ak-move"},
+                   json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": follow}, timeout=30)
+    assert r.status_code == 200, r.text
+    sent = httpx.get(f"http://127.0.0.1:{second_sim}/sim/last").content.decode()
+    thinking = [blk for blk in json.loads(sent)["messages"][1]["content"] if blk["type"] == "thinking"]
+    assert [t["thinking"] for t in thinking] == [blk.thinking for blk in m.content if blk.type == "thinking"]
+    assert all(t["signature"] == "" for t in thinking), thinking
+    assert not any(s in sent for s in signatures)
+    # Through the first upstream the same history gets its signed blocks back.
+    r = httpx.post(f"http://127.0.0.1:{a}/anthropic/v1/messages", headers={"x-api-key": "ak-move"},
+                   json={"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": follow}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert all(s in httpx.get(f"http://127.0.0.1:{first_sim}/sim/last").content.decode() for s in signatures)
