@@ -218,6 +218,20 @@ final class AnthropicRestoreTests: XCTestCase {
         XCTAssertTrue(out.contains(#"{"type":"thinking","thinking":" ","signature":""}"#), out)
     }
 
+    /// The other way round: Anthropic blocks found for a chat request are no answer either.
+    func testAChatRequestNeverGetsAnthropicBlocks() throws {
+        let value = stored(#"{"content":[{"type":"thinking","thinking":"blocks","signature":""},{"type":"tool_use","id":"t1","name":"f","input":{}}]}"#)
+        let body = bytes(#"{"messages":[{"role":"assistant","content":"","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]}]}"#)
+        let scan = try ChatRequestScan(body)
+        let plan = body.withUnsafeBytes { ChatRestore.plan(scan, body: $0, scope: .toolCalls, builder: builder) }
+        let outcome = body.withUnsafeBytes {
+            ChatRestore.outcome(scan, body: $0, pending: plan.pending, found: plan.pending.map { $0.keys.map { _ in value } }, policy: policy)
+        }
+        XCTAssertEqual(outcome.actions.map(\.action), [.placeholder])
+        let out = try body.withUnsafeBytes { try JSONSplicer.apply(outcome.edits, to: $0) }
+        XCTAssertTrue(String(decoding: out, as: UTF8.self).contains(#""reasoning_content":" ""#))
+    }
+
     func testTextualizeAndStripKeepResultsWithTheirCalls() throws {
         let request = #"{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"let me see"},{"type":"tool_use","id":"t1","name":"f","input":{"a":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"R1"},{"type":"text","text":"more"}]}]}"#
         let textualize = RestorePolicy(scope: .toolCalls, strategy: .textualize, placeholder: [32], thinking: true)

@@ -49,47 +49,23 @@ public enum AnthropicRestore {
     /// goes to; thinking another one signed goes back without its signature.
     public static func outcome(_ scan: AnthropicRequestScan, body: UnsafeRawBufferPointer, pending: [RestorePending],
                                found: [[StoredReasoning?]], policy: RestorePolicy, issuer: String) -> RestoreOutcome {
-        var result = RestoreOutcome()
-        var rewritten: [Int: TurnAction] = [:]
-        for (k, p) in pending.enumerated() {
-            // A value of the other wire format, or one that does not decode, is no answer here.
-            var thinking: [Int: AnthropicThinking] = [:]
-            let answers: [StoredReasoning?] = (k < found.count ? found[k] : []).enumerated().map { i, value in
-                guard let value else { return nil }
-                if value.isAmbiguous { return value }
-                guard value.format == .anthropicThinking, let decoded = AnthropicThinking(decoding: value.text, validating: false) else { return nil }
-                thinking[i] = decoded
-                return value
-            }
-            let action = RestorePlanner.decide(p.turn, keys: p.keys, found: answers, policy: policy)
-            result.actions.append((p.turn.messageIndex, action))
-            let message = scan.messages[p.turn.messageIndex]
-            switch action {
-            case .untouched:
-                break
-            case .restore(let value, _):
-                let index = answers.firstIndex { $0 == value } ?? 0
-                guard let recorded = thinking[index] else { break }
+        RestorePlanner.outcome(
+            pending: pending, found: found, policy: policy,
+            accepts: { $0.format == .anthropicThinking && AnthropicThinking(decoding: $0.text, validating: false) != nil },
+            edits: { p, action in
+                let message = scan.messages[p.turn.messageIndex]
+                guard case .restore(let value, _) = action else {
+                    let block = Array(#"{"type":"thinking","thinking":"#.utf8) + JSONStringEncoder.encode(policy.placeholder)
+                        + Array(#","signature":""}"#.utf8)
+                    return insertEdits([.init(before: 0, bytes: block)], into: message, body: body)
+                }
+                guard let recorded = AnthropicThinking(decoding: value.text, validating: false) else { return [] }
                 let blocks = recorded.issuer == issuer ? recorded.blocks : recorded.blocks.compactMap(unsigned)
-                result.edits += insertEdits(blocks, into: message, body: body)
-            case .placeholder:
-                let block = Array(#"{"type":"thinking","thinking":"#.utf8) + JSONStringEncoder.encode(policy.placeholder)
-                    + Array(#","signature":""}"#.utf8)
-                result.edits += insertEdits([.init(before: 0, bytes: block)], into: message, body: body)
-            case .reject:
-                if result.rejectedMessageIndex == nil { result.rejectedMessageIndex = p.turn.messageIndex }
-            case .strip, .textualize:
-                rewritten[p.turn.messageIndex] = action
-            }
-        }
-        if result.rejectedMessageIndex != nil {
-            result.edits = []
-            return result
-        }
-        for (index, action) in rewritten {
-            result.edits += rewriteEdits(scan, body: body, at: index, textualize: action == .textualize)
-        }
-        return result
+                return insertEdits(blocks, into: message, body: body)
+            },
+            rewrite: { rewritten in
+                rewritten.flatMap { rewriteEdits(scan, body: body, at: $0.key, textualize: $0.value == .textualize) }
+            })
     }
 
     /// Puts `blocks` back among the message's blocks, each after `before` of them (or at the

@@ -64,37 +64,21 @@ public enum ChatRestore {
     /// and builds the edits.
     public static func outcome(_ scan: ChatRequestScan, body: UnsafeRawBufferPointer, pending: [Pending],
                                found: [[StoredReasoning?]], policy: RestorePolicy) -> Outcome {
-        var result = Outcome()
-        var rewritten: [Int: TurnAction] = [:]
-        for (k, p) in pending.enumerated() {
-            let action = RestorePlanner.decide(p.turn, keys: p.keys, found: k < found.count ? found[k] : [], policy: policy)
-            result.actions.append((p.turn.messageIndex, action))
-            switch action {
-            case .untouched:
-                break
-            case .restore(let value, _):
+        RestorePlanner.outcome(
+            pending: pending, found: found, policy: policy,
+            accepts: { $0.format == .reasoningContentJSON || $0.format == .reasoningContent },
+            edits: { p, action in
                 let message = scan.messages[p.turn.messageIndex]
-                if value.format == .reasoningContentJSON {
-                    result.edits.append(message.reasoningEdit(encodedValue: value.text))
-                } else {
-                    result.edits.append(value.text.withUnsafeBytes { message.reasoningEdit(encoding: $0) })
+                switch action {
+                case .restore(let value, _) where value.format == .reasoningContentJSON:
+                    return [message.reasoningEdit(encodedValue: value.text)]
+                case .restore(let value, _):
+                    return [value.text.withUnsafeBytes { message.reasoningEdit(encoding: $0) }]
+                default:
+                    return [policy.placeholder.withUnsafeBytes { message.reasoningEdit(encoding: $0) }]
                 }
-            case .placeholder:
-                result.edits.append(policy.placeholder.withUnsafeBytes { scan.messages[p.turn.messageIndex].reasoningEdit(encoding: $0) })
-            case .reject:
-                if result.rejectedMessageIndex == nil { result.rejectedMessageIndex = p.turn.messageIndex }
-            case .strip, .textualize:
-                rewritten[p.turn.messageIndex] = action
-            }
-        }
-        if result.rejectedMessageIndex != nil {
-            result.edits = []
-            return result
-        }
-        if !rewritten.isEmpty {
-            result.edits += rewriteEdits(scan, body: body, rewritten: rewritten, policy: policy)
-        }
-        return result
+            },
+            rewrite: { rewriteEdits(scan, body: body, rewritten: $0, policy: policy) })
     }
 
     // MARK: strip and textualize

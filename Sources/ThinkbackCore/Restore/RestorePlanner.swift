@@ -168,6 +168,42 @@ public enum RestorePlanner {
         turn.toolCallIDs.compactMap { builder.toolCallKey(id: $0, content: turn.content) }
     }
 
+    /// Decides every pending turn from its lookups (`found[i]` answers `pending[i].keys`), for
+    /// a wire format that can splice the values `accepts` says (a value of the other format is
+    /// no answer here), and gathers the edits: `edits` for a turn restored or given the
+    /// placeholder, `rewrite` once for every turn stripped or textualized (with the messages
+    /// answering them). Under `reject`, no edit at all.
+    public static func outcome(pending: [RestorePending], found: [[StoredReasoning?]], policy: RestorePolicy,
+                               accepts: (StoredReasoning) -> Bool,
+                               edits: (RestorePending, TurnAction) -> [JSONEdit],
+                               rewrite: ([Int: TurnAction]) -> [JSONEdit]) -> RestoreOutcome {
+        var result = RestoreOutcome()
+        var rewritten: [Int: TurnAction] = [:]
+        for (k, p) in pending.enumerated() {
+            let answers = (k < found.count ? found[k] : []).map { value in
+                value.flatMap { $0.isAmbiguous || accepts($0) ? $0 : nil }
+            }
+            let action = decide(p.turn, keys: p.keys, found: answers, policy: policy)
+            result.actions.append((p.turn.messageIndex, action))
+            switch action {
+            case .untouched:
+                break
+            case .reject:
+                if result.rejectedMessageIndex == nil { result.rejectedMessageIndex = p.turn.messageIndex }
+            case .strip, .textualize:
+                rewritten[p.turn.messageIndex] = action
+            case .restore, .placeholder:
+                result.edits += edits(p, action)
+            }
+        }
+        if result.rejectedMessageIndex != nil {
+            result.edits = []
+            return result
+        }
+        if !rewritten.isEmpty { result.edits += rewrite(rewritten) }
+        return result
+    }
+
     /// Decides one turn from its lookup results (same order as its keys). An ambiguity
     /// marker is no answer: the next key is tried.
     public static func decide(_ turn: AssistantTurn, keys: [CacheKey], found: [StoredReasoning?],

@@ -267,35 +267,9 @@ public struct AnthropicStreamCapture: Sendable {
     }
 }
 
-/// An Anthropic stream's capture from its raw bytes, bounded like `StreamRecorder`.
-public struct AnthropicStreamRecorder: Sendable {
-    private var parser = SSEParser()
-    private var capture = AnthropicStreamCapture()
-    private let limit: Int
-    public private(set) var isOverLimit = false
+/// An Anthropic stream's recorder: its message.
+public typealias AnthropicStreamRecorder = SSERecorder<AnthropicStreamCapture>
 
-    public init(limit: Int = .max) {
-        self.limit = limit
-    }
-
-    /// Parses one read; true once `message_stop` arrived.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !isOverLimit else { return false }
-        parser.feed(bytes) { capture.feed($0.data) }
-        if capture.byteCount &+ parser.bufferedByteCount > limit {
-            isOverLimit = true
-            parser = SSEParser()
-            capture = AnthropicStreamCapture()
-            return false
-        }
-        return capture.sawStop
-    }
-
-    /// The message if the stream completed normally.
-    public mutating func finish(completed: Bool) -> CapturedAnthropicMessage? {
-        guard !isOverLimit else { return nil }
-        parser.finish { capture.feed($0.data) }
-        guard completed else { return nil }
-        return capture.result()
-    }
+extension AnthropicStreamCapture: SSEAnswerCapture {
+    public var sawEnd: Bool { sawStop }
 }
