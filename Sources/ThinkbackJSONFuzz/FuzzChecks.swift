@@ -12,8 +12,10 @@ enum FuzzChecks {
         checkCanonical(input, valid: valid)
         checkRequest(input, valid: valid)
         checkRestore(input)
+        checkAnthropicRestore(input)
         checkResponses(input, valid: valid)
         checkSSE(input)
+        checkAnthropicStream(input)
         checkEncoder(input)
     }
 
@@ -58,6 +60,53 @@ enum FuzzChecks {
                 let rescanned = try? ChatRequestScan(out)
                 require(rescanned != nil, "restored request is not a valid chat request (\(strategy), \(scope))")
             }
+        }
+    }
+
+    /// The same for an Anthropic request: every strategy, hits (signed or from another
+    /// upstream) mixed with misses, leaves a valid Anthropic request.
+    static func checkAnthropicRestore(_ input: UnsafeRawBufferPointer) {
+        guard let scan = try? AnthropicRequestScan(input) else { return }
+        let builder = KeyBuilder(tenant: .single)
+        let block = Array(#"{"type":"thinking","thinking":"#.utf8) + JSONStringEncoder.encode(Array(injected.utf8))
+            + Array(#","signature":"s"}"#.utf8)
+        let blocks: [AnthropicThinking.Block] = [.init(before: 0, bytes: block), .init(before: 1, bytes: Array(#"{"type":"redacted_thinking","data":"d"}"#.utf8)),
+                                                 .init(before: 9, bytes: block)]
+        let stored = StoredReasoning(text: AnthropicThinking(issuer: "a", blocks: blocks).encoded, format: .anthropicThinking,
+                                     storedAtMilliseconds: 0)
+        for strategy in [MissStrategy.placeholder, .strip, .textualize, .reject] {
+            for scope in [UpstreamPreset.RestoreScope.toolCalls, .all] {
+                for issuer in ["a", "b"] {
+                    let policy = RestorePolicy(scope: scope, strategy: strategy, placeholder: [32], thinking: true)
+                    let pending = AnthropicRestore.plan(scan, body: input, scope: scope, builder: builder).pending
+                    let found = pending.enumerated().map { k, p in p.keys.map { _ in k % 2 == 0 ? stored : nil } }
+                    let outcome = AnthropicRestore.outcome(scan, body: input, pending: pending, found: found, policy: policy, issuer: issuer)
+                    let out: [UInt8]
+                    do { out = try JSONSplicer.apply(outcome.edits, to: input) } catch {
+                        require(false, "anthropic edits do not apply (\(strategy), \(scope)): \(error.reason)")
+                        return
+                    }
+                    require((try? AnthropicRequestScan(out)) != nil, "restored request is not a valid Anthropic request (\(strategy), \(scope))")
+                }
+            }
+        }
+    }
+
+    /// An Anthropic stream's capture does not depend on where the reads split, and what it
+    /// stores decodes.
+    static func checkAnthropicStream(_ input: UnsafeRawBufferPointer) {
+        var whole = AnthropicStreamRecorder()
+        _ = whole.feed(input)
+        let split = input.isEmpty ? 0 : Int(input[0]) * 7919 % (input.count + 1)
+        var parts = AnthropicStreamRecorder()
+        _ = parts.feed(UnsafeRawBufferPointer(rebasing: input[..<split]))
+        _ = parts.feed(UnsafeRawBufferPointer(rebasing: input[split...]))
+        let result = whole.finish(completed: true)
+        require(result == parts.finish(completed: true), "the Anthropic capture depends on the split at \(split)")
+        if let result {
+            let value = StoredReasoning(text: AnthropicThinking(issuer: "a", blocks: result.thinking).encoded,
+                                        format: .anthropicThinking, storedAtMilliseconds: 0)
+            require(value.isWellFormed, "an Anthropic stream capture stores blocks that are not JSON objects")
         }
     }
 

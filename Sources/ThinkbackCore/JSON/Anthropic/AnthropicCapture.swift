@@ -174,7 +174,8 @@ public struct AnthropicStreamCapture: Sendable {
             if let s = fields.literal("signature") { b.signature += s }
             blocks[index] = b
             order.append(index)
-            byteCount += b.main.count + b.signature.count + b.startInput.count
+            // Counted by the event's size (at least what it keeps): empty starts cost memory too.
+            byteCount = byteCount &+ data.count
         case "content_block_delta"?:
             guard let index, let delta, var b = blocks[index] else { failed = true; return }
             let fields = Self.members(of: delta, in: data)
