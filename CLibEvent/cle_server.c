@@ -695,9 +695,15 @@ cle_server *cle_server_new(cle_loop *loop, const cle_server_options *o, cle_requ
         }
     }
     evhttp_set_bevcb(s->http, make_connection_bev, s);
-    s->bound = evhttp_bind_socket_with_handle(s->http, o->address, o->port);
+    if (o->listen_fd >= 0) {
+        evutil_make_socket_nonblocking(o->listen_fd);
+        s->bound = evhttp_accept_socket_with_handle(s->http, o->listen_fd);
+    } else {
+        s->bound = evhttp_bind_socket_with_handle(s->http, o->address, o->port);
+    }
     if (!s->bound) {
-        snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);
+        if (o->listen_fd >= 0) snprintf(err, err_len, "cannot serve the listening socket %d", o->listen_fd);
+        else snprintf(err, err_len, "cannot listen on %s:%u", o->address, (unsigned)o->port);
         evhttp_free(s->http);
         evbuffer_free(s->scratch);
         free(s->reject_reply);

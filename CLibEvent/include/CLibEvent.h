@@ -95,6 +95,9 @@ typedef struct cle_server_options {
     // Called (with the server's context) when accept() failed, e.g. at the descriptor limit:
     // accepting pauses for 100 ms, then resumes. May be NULL.
     cle_callback _Nullable on_accept_paused;
+    // >= 0: serve this listening socket (systemd socket activation) instead of binding
+    // address:port.
+    int listen_fd;
 } cle_server_options;
 
 /// Binds and starts serving. NULL on failure, with a message in `err`.

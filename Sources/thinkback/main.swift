@@ -43,10 +43,11 @@ case .run(let flags):
         let port = try proxy.start()
         proxy.installSignalHandlers()
         logger.notice("listening", metadata: [
-            "address": "\(config.listenHost):\(port)",
+            "address": proxy.socketActivated ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
             "upstream": "\(config.upstream.name)",
             "base_url": "\(config.upstream.baseURL)",
         ])
+        proxy.notifyReady(port: port)
         loop.run()
         proxy.closeStore()
         logger.notice("stopped")

@@ -27,6 +27,11 @@ public final class Proxy {
     public private(set) var isDraining = false
 
     let restorer: Restorer
+    /// systemd's notification socket, when it started this process (`Type=notify`).
+    private let systemd: SystemdNotifier?
+    private let environment: [String: String]
+    /// The listening socket came from systemd (`thinkback.socket`).
+    public private(set) var socketActivated = false
     /// The access lines (`--access-log on` at level `info` or below), else nil.
     let accessLog: AccessLog?
 
@@ -37,16 +42,20 @@ public final class Proxy {
         startedMs = loop.nowMs
         accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(loop: loop, label: logger.label) : nil
         restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
+        systemd = SystemdNotifier(environment: environment)
+        self.environment = environment
     }
 
     /// Binds the listener. Returns the bound port.
     @discardableResult
     public func start() throws -> UInt16 {
-        let options = HTTPServer.Options(
+        var options = HTTPServer.Options(
             host: config.listenHost, port: config.listenPort,
             maxBodyBytes: config.maxBodyBytes, maxHeaderBytes: config.maxHeaderBytes,
             idleTimeoutSeconds: config.clientIdleTimeoutSeconds, headerTimeoutSeconds: config.clientHeaderTimeoutSeconds,
             bodyTimeoutSeconds: config.clientBodyTimeoutSeconds)
+        options.listenDescriptor = SystemdActivation.listenDescriptor(environment: environment)
+        socketActivated = options.listenDescriptor != nil
         let server = try HTTPServer(loop: loop, options: options) { [unowned self] request in
             self.handle(request)
         }
@@ -67,6 +76,14 @@ public final class Proxy {
         sweep.arm(milliseconds: 60_000)
         sweepTimer = sweep
         return server.port
+    }
+
+    /// Tells systemd the service is up (`Type=notify`): called once the port accepts and the
+    /// store is open; starts the watchdog pings when `WatchdogSec=` is set.
+    public func notifyReady(port: UInt16) {
+        guard let systemd else { return }
+        systemd.notify("READY=1\nSTATUS=serving on port \(port)\nMAINPID=\(getpid())")
+        systemd.startWatchdog(loop: loop, environment: environment)
     }
 
     /// Stops on SIGINT/SIGTERM after draining; a second signal during the drain stops at once
@@ -91,6 +108,7 @@ public final class Proxy {
         loop.assertOnLoop()
         if isDraining { return }
         isDraining = true
+        systemd?.notify("STOPPING=1\nSTATUS=draining")
         server?.stopListening()
         drainDeadlineMs = loop.nowMs + UInt64(config.drainTimeoutSeconds) * 1000
         let check = LoopTimer(loop: loop) { [unowned self] in self.drainCheck() }

@@ -18,6 +18,9 @@ public final class HTTPServer {
         /// The body of the 400 for a request refused before it is read whole (a NUL in its
         /// head, bad chunked framing).
         public var rejectBody: [UInt8]
+        /// A listening socket to serve (systemd socket activation) instead of binding
+        /// host:port.
+        public var listenDescriptor: Int32?
         public init(host: String, port: UInt16, maxBodyBytes: Int = 32 << 20,
                     maxHeaderBytes: Int = 64 << 10, idleTimeoutSeconds: Int = 120, headerTimeoutSeconds: Int = 10,
                     bodyTimeoutSeconds: Int = 30,
@@ -55,7 +58,8 @@ public final class HTTPServer {
                                            reject_body: reject.baseAddress, reject_body_len: reject.count,
                                            on_accept_paused: { ctx in
                                                Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue().onAcceptPaused?()
-                                           })
+                                           },
+                                           listen_fd: options.listenDescriptor ?? -1)
                 return cle_server_new(loop.raw, &o, { exchange, ctx in
                     let server = Unmanaged<HTTPServer>.fromOpaque(ctx!).takeUnretainedValue()
                     server.handler(InboundRequest(exchange))
