@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // GET /metrics (issue 20): the Prometheus registry and text format.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C glue: evhttp server, curl_multi <-> libevent, typed curl setters, hiredis on the loop,
@@ -27,7 +30,11 @@ let package = Package(
         // Pure: bytes in, decisions out. No I/O.
         .target(name: "ThinkbackCore", dependencies: ["CByteClass"]),
         // The loop: server, upstream client, routing, stores, config, logs.
-        .target(name: "ThinkbackRuntime", dependencies: ["CLibEvent", "CSQLite", "ThinkbackCore", logging]),
+        .target(name: "ThinkbackRuntime", dependencies: [
+            "CLibEvent", "CSQLite", "ThinkbackCore", logging,
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),
         // The simulator's scripted model, rules and fidelity ledger (pure).
         .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"], exclude: ["KNOBS.md"]),

@@ -13,6 +13,8 @@ public enum Route: Equatable, Sendable {
     case health
     case ready
     case status
+    /// `GET /metrics`: Prometheus text format.
+    case metrics
     case notFound
     case methodNotAllowed
     /// A path a provider must not be sent: dot segments, bytes outside printable ASCII, `\`.
@@ -62,6 +64,7 @@ public enum Route: Equatable, Sendable {
         case .health: return "health"
         case .ready: return "ready"
         case .status: return "status"
+        case .metrics: return "metrics"
         case .notFound: return "not-found"
         case .methodNotAllowed: return "method-not-allowed"
         case .badPath: return "bad-path"
@@ -129,7 +132,7 @@ public enum Route: Equatable, Sendable {
         ("/v1/chat/completions", Route.chatCompletions), ("/chat/completions", Route.chatCompletions),
         ("/anthropic/v1/messages", Route.messages), ("/v1/messages", Route.messages),
         ("/v1/models", Route.models), ("/models", Route.models),
-        ("/health", Route.health), ("/ready", Route.ready), ("/", Route.status),
+        ("/health", Route.health), ("/ready", Route.ready), ("/", Route.status), ("/metrics", Route.metrics),
     ]
     private static let table: [([UInt8], Route)] = spellings.map { (Array($0.0.utf8), $0.1) }
     private static let openAIPrefix = Array("/v1/".utf8)

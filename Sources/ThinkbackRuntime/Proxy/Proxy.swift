@@ -11,7 +11,7 @@ public final class Proxy {
     public let loop: EventLoop
     public let config: Config
     let logger: Logger
-    private var server: HTTPServer?
+    private(set) var server: HTTPServer?
     private var signals: [LoopSignal] = []
     private var drainTimer: LoopTimer?
     private var drainDeadlineMs: UInt64 = 0
@@ -27,6 +27,8 @@ public final class Proxy {
     public private(set) var isDraining = false
 
     let restorer: Restorer
+    /// `GET /metrics`.
+    let metrics: ProxyMetrics
     /// systemd's notification socket, when it started this process (`Type=notify`).
     private let systemd: SystemdNotifier?
     private let environment: [String: String]
@@ -44,6 +46,9 @@ public final class Proxy {
         restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
         systemd = SystemdNotifier(environment: environment)
         self.environment = environment
+        let metrics = ProxyMetrics(upstream: config.upstream.name)
+        self.metrics = metrics
+        restorer.gate.onReleased = { metrics.recordCommitWait(milliseconds: $0) }
     }
 
     /// Binds the listener. Returns the bound port.
@@ -138,45 +143,64 @@ public final class Proxy {
     }
 
     private func handle(_ request: InboundRequest) {
+        // Proxied routes count themselves when they finish (ProxyExchange); the rest here.
+        if let (route, status) = answer(request) {
+            metrics.recordRequest(route: route.name, status: status, bytesIn: request.body.count, bytesOut: 0,
+                                  firstByteMs: nil, totalMs: 0)
+        }
+    }
+
+    /// Answers `request` at once, or hands it to an exchange (nil).
+    private func answer(_ request: InboundRequest) -> (Route, Int)? {
         // A head that could be read two ways, or a method no route has (CONNECT, TRACE): a 4xx
         // and the connection closed, so nothing after it on the connection is read.
         if let problem = request.headProblem() {
             replyError(request, .badRequest(problem), close: true)
-            return
+            return (.badPath, 400)
         }
         if request.method == "CONNECT" || request.method == "TRACE" {
             replyError(request, .methodNotAllowed(request.method, request.target), close: true)
-            return
+            return (.methodNotAllowed, 405)
         }
         let route = Route.match(method: request.method, target: request.target)
         switch route {
         case .chatCompletions, .messages, .models, .passthrough, .anthropicPassthrough:
             if isDraining {
                 replyError(request, .draining())
-                return
+                return (route, 503)
             }
             if route.api == .anthropic && config.anthropicBaseURL == nil {
                 replyError(request, .notFound("\(request.target.prefix { $0 != "?" }) (upstream \(config.upstream.name) has no Anthropic-compatible base: --anthropic-upstream)"))
-                return
+                return (route, 404)
             }
             inFlight += 1
             ProxyExchange(proxy: self, request: request, route: route).start()
+            return nil
         case .health:
             replyJSON(request, 200, Array(#"{"status":"ok"}"#.utf8))
+            return (route, 200)
         case .ready:
             if isDraining {
                 replyJSON(request, 503, Array(#"{"status":"draining"}"#.utf8))
-            } else {
-                replyJSON(request, 200, Array(#"{"status":"ready"}"#.utf8))
+                return (route, 503)
             }
+            replyJSON(request, 200, Array(#"{"status":"ready"}"#.utf8))
+            return (route, 200)
         case .status:
             replyJSON(request, 200, statusBody())
+            return (route, 200)
+        case .metrics:
+            request.reply(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metricsBody())
+            return (route, 200)
         case .notFound:
             replyError(request, .notFound(String(request.target.prefix { $0 != "?" })))
+            return (route, 404)
         case .methodNotAllowed:
             replyError(request, .methodNotAllowed(request.method, String(request.target.prefix { $0 != "?" })))
+            return (route, 405)
         case .badPath:
             replyError(request, .badRequest("the path holds a dot segment, a byte outside printable ASCII, a backslash or a '#'"))
+            return (route, 400)
         }
     }
 

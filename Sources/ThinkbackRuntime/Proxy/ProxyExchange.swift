@@ -476,6 +476,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     private func logAccess() {
+        proxy.metrics.recordRequest(route: route.name, status: finalStatus, bytesIn: bytesIn, bytesOut: bytesOut,
+                                    firstByteMs: headMs > 0 ? headMs - startMs : nil, totalMs: proxy.loop.nowMs - startMs)
         proxy.accessLog?.record(AccessLog.Entry(
             requestID: requestID, route: route.name, model: model, stream: stream != nil, status: finalStatus,
             bytesIn: bytesIn, bytesOut: bytesOut, attempts: attempts,

@@ -21,6 +21,7 @@ final class CommitGate {
     private final class Waiter {
         let deadlineMs: UInt64
         var release: (() -> Void)?
+        var heldAtMs: UInt64 = 0
         init(deadlineMs: UInt64, release: @escaping () -> Void) {
             self.deadlineMs = deadlineMs
             self.release = release
@@ -34,6 +35,8 @@ final class CommitGate {
     private var waiters: [Waiter] = []   // loop thread only; oldest first
     private var head = 0
     private(set) var counters = Counters()
+    /// Told how long each held answer waited for its commit, in milliseconds (`/metrics`).
+    var onReleased: ((UInt64) -> Void)?
 
     init(store: any ReasoningStore, loop: EventLoop, timeoutMs: UInt64) {
         self.store = store
@@ -59,6 +62,7 @@ final class CommitGate {
             return false
         }
         let w = Waiter(deadlineMs: loop.nowMs + timeoutMs, release: release)
+        w.heldAtMs = loop.nowMs
         waiter = w
         counters.held += 1
         waiters.append(w)
@@ -70,6 +74,7 @@ final class CommitGate {
         guard let release = waiter.release else { return }   // released by the timeout already
         waiter.release = nil
         if committed { counters.committed += 1 } else { counters.failures += 1 }
+        onReleased?(loop.nowMs - waiter.heldAtMs)
         release()
     }
 
