@@ -32,8 +32,14 @@ case .run(let flags):
         exit(2)
     }
     LoggingSystem.bootstrap { label in
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        if config.logJSON {
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: config.logLevel) ?? .info
+        handler.logLevel = level
         return handler
     }
     let logger = Logger(label: "thinkback")

@@ -59,3 +59,33 @@ def test_no_access_line_when_turned_off_or_above_info(sim):
             proxy.stop()
         with open(proxy.log_path, "rb") as f:
             assert b"] access" not in f.read(), flags
+
+
+def test_json_lines_every_line_an_object_access_lines_too(sim):
+    import json
+    sim_port = sim()
+    proxy = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1",
+                               "--miss", "placeholder", "--log-format", "json"])
+    try:
+        url = f"http://127.0.0.1:{proxy.port}/v1/chat/completions"
+        r = httpx.post(url, headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=10,
+                       json={"model": 'mimo"v2\\.5', "messages": history(3)})
+        assert r.status_code == 200, r.text
+    finally:
+        proxy.stop()
+    with open(proxy.log_path, "rb") as f:
+        lines = [l for l in f.read().decode().splitlines() if l]
+    objects = [json.loads(l) for l in lines]   # every line parses
+    assert all({"ts", "level", "label", "msg"} <= set(o) for o in objects), objects
+    listening = [o for o in objects if o["msg"] == "listening"]
+    assert listening and listening[0]["address"] == f"127.0.0.1:{proxy.port}"
+    access = [o for o in objects if o["msg"] == "access"]
+    assert len(access) == 1, objects
+    a = access[0]
+    assert a["route"] == "chat" and a["status"] == 200 and a["stream"] is False and a["attempts"] == 1
+    assert a["model"] == "mimo?v2?.5", a   # a client's quote and backslash never reach the line
+    assert isinstance(a["bytes_in"], int) and isinstance(a["total_ms"], int)
+    misses = [o for o in objects if o["msg"] == "reasoning misses"]
+    assert len(misses) == 1 and misses[0]["misses"] == "3", misses
+    text = "\n".join(lines)
+    assert SECRET_KEY not in text and SECRET_TEXT not in text

@@ -38,6 +38,8 @@ public struct Config: Sendable {
     public var http2 = true
     public var logLevel = "info"
     public var accessLog = true
+    /// `--log-format json`: every log line, access lines included, one JSON object.
+    public var logJSON = false
 
     // Restoration (product.md §1–§4)
     /// `nil`: the upstream preset's scope.
@@ -262,6 +264,13 @@ extension Config {
         },
         ConfigOption(flag: "access-log", help: "one line per request: on|off (default on)") { c, v in
             c.accessLog = try boolean(v, "access-log")
+        },
+        ConfigOption(flag: "log-format", help: "text (key=value lines) or json (one JSON object per line, access lines included) (default text)") { c, v in
+            switch v {
+            case "text": c.logJSON = false
+            case "json": c.logJSON = true
+            default: throw ConfigError("--log-format: text or json")
+            }
         },
     ]
 

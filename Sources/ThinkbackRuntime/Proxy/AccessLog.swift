@@ -1,3 +1,4 @@
+import ThinkbackCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,8 +40,12 @@ final class AccessLog {
     private(set) var droppedBytes = 0
     static let flushBytes = 32 << 10
 
-    init(loop: EventLoop, fd: Int32 = 2, label: String = "thinkback") {
+    /// One JSON object per line (`--log-format json`) instead of key=value text.
+    private let json: Bool
+
+    init(loop: EventLoop, fd: Int32 = 2, label: String = "thinkback", json: Bool = false) {
         self.fd = fd
+        self.json = json
         self.label = Array(label.utf8)
         buffer.reserveCapacity(Self.flushBytes + 512)
         flushTimer = LoopTimer(loop: loop) { [unowned self] in self.flush() }
@@ -50,6 +55,48 @@ final class AccessLog {
 
     func record(_ e: Entry) {
         let wasEmpty = buffer.isEmpty
+        if json {
+            recordJSON(e)
+        } else {
+            recordText(e)
+        }
+        if buffer.count >= Self.flushBytes {
+            flush()
+        } else if wasEmpty {
+            flushTimer?.arm(milliseconds: 0)   // at the end of this loop pass
+        }
+    }
+
+    /// `{"ts":…,"level":"info","label":"thinkback","msg":"access","attempts":1,…}`: the keys
+    /// of the text line, numbers as numbers.
+    private func recordJSON(_ e: Entry) {
+        buffer.append(contentsOf: #"{"ts":""#.utf8)
+        appendStamp()
+        buffer.append(contentsOf: #"","level":"info","label":"#.utf8)
+        JSONText.appendString(String(decoding: label, as: UTF8.self), to: &buffer)
+        buffer.append(contentsOf: #","msg":"access","attempts":"#.utf8)
+        appendNumber(UInt64(max(0, e.attempts)))
+        buffer.append(contentsOf: #","bytes_in":"#.utf8)
+        appendNumber(UInt64(max(0, e.bytesIn)))
+        buffer.append(contentsOf: #","bytes_out":"#.utf8)
+        appendNumber(UInt64(max(0, e.bytesOut)))
+        buffer.append(contentsOf: #","model":""#.utf8)
+        appendSafe(e.model)
+        buffer.append(contentsOf: #"","request_id":""#.utf8)
+        appendHex(e.requestID)
+        buffer.append(contentsOf: #"","route":""#.utf8)
+        buffer.append(contentsOf: e.route.utf8)
+        buffer.append(contentsOf: #"","status":"#.utf8)
+        appendNumber(UInt64(max(0, e.status)))
+        buffer.append(contentsOf: e.stream ? #","stream":true"#.utf8 : #","stream":false"#.utf8)
+        buffer.append(contentsOf: #","total_ms":"#.utf8)
+        appendNumber(e.totalMs)
+        buffer.append(contentsOf: #","upstream_ms":"#.utf8)
+        appendNumber(e.upstreamMs)
+        buffer.append(contentsOf: "}\n".utf8)
+    }
+
+    private func recordText(_ e: Entry) {
         appendStamp()
         buffer.append(0x20)
         buffer.append(contentsOf: "info ".utf8)
@@ -74,11 +121,6 @@ final class AccessLog {
         buffer.append(contentsOf: " upstream_ms=".utf8)
         appendNumber(e.upstreamMs)
         buffer.append(contentsOf: " [ThinkbackRuntime] access\n".utf8)
-        if buffer.count >= Self.flushBytes {
-            flush()
-        } else if wasEmpty {
-            flushTimer?.arm(milliseconds: 0)   // at the end of this loop pass
-        }
     }
 
     /// Writes what is waiting, now.
@@ -144,13 +186,13 @@ final class AccessLog {
         }
     }
 
-    /// A client's value: printable ASCII but space kept, anything else becomes `?`, at most
-    /// 200 bytes.
+    /// A client's value: printable ASCII but space kept, anything else becomes `?` (and `"`,
+    /// `\\` too: the same bytes are safe in a JSON string), at most 200 bytes.
     private func appendSafe(_ s: String) {
         var count = 0
         for b in s.utf8 {
             guard count < 200 else { break }
-            buffer.append(b > 0x20 && b < 0x7F ? b : UInt8(ascii: "?"))
+            buffer.append(b > 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") ? b : UInt8(ascii: "?"))
             count += 1
         }
         if count == 0 { buffer.append(UInt8(ascii: "-")) }

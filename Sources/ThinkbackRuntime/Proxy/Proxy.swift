@@ -42,7 +42,7 @@ public final class Proxy {
         self.config = config
         self.logger = logger
         startedMs = loop.nowMs
-        accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(loop: loop, label: logger.label) : nil
+        accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(loop: loop, label: logger.label, json: config.logJSON) : nil
         restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
         systemd = SystemdNotifier(environment: environment)
         self.environment = environment
