@@ -29,6 +29,9 @@ public final class Proxy {
     let restorer: Restorer
     /// `GET /metrics`.
     let metrics: ProxyMetrics
+    /// Requests, restored and missed messages per second for the status page's chart.
+    var history = SecondCounters(series: 3, capacity: 300)
+    private var historyTimer: LoopTimer?
     /// systemd's notification socket, when it started this process (`Type=notify`).
     private let systemd: SystemdNotifier?
     private let environment: [String: String]
@@ -80,6 +83,13 @@ public final class Proxy {
         }
         sweep.arm(milliseconds: 60_000)
         sweepTimer = sweep
+        history.start(historyTotals)
+        let tick = LoopTimer(loop: loop) { [unowned self] in
+            self.history.tick(self.historyTotals)
+            self.historyTimer?.arm(milliseconds: 1000)
+        }
+        tick.arm(milliseconds: 1000)
+        historyTimer = tick
         return server.port
     }
 
@@ -187,7 +197,12 @@ public final class Proxy {
             replyJSON(request, 200, Array(#"{"status":"ready"}"#.utf8))
             return (route, 200)
         case .status:
-            replyJSON(request, 200, statusBody())
+            // A browser gets the page, everyone else the JSON (which the page fetches).
+            if let accept = request.header("Accept"), accept.contains("text/html") {
+                request.reply(status: 200, headers: StatusPage.headers, body: StatusPage.html)
+            } else {
+                replyJSON(request, 200, statusBody())
+            }
             return (route, 200)
         case .metrics:
             request.reply(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metricsBody())
@@ -235,7 +250,12 @@ public final class Proxy {
         return body.count
     }
 
-    private func statusBody() -> [UInt8] {
+    /// What the chart counts: requests served, messages restored, messages missed.
+    private var historyTotals: [Int] {
+        [Int(served), restorer.counters.restored, restorer.counters.misses]
+    }
+
+    func statusBody() -> [UInt8] {
         var out: [UInt8] = []
         func field(_ name: String, _ value: String, quoted: Bool = true, last: Bool = false) {
             JSONText.appendString(name, to: &out)
@@ -263,7 +283,13 @@ public final class Proxy {
         out.append(contentsOf: "},".utf8)
         field("served", String(served), quoted: false)
         out.append(contentsOf: restorer.statusJSON().utf8)
-        out.append(UInt8(ascii: "}"))
+        out.append(contentsOf: #","history":{"interval_seconds":1"#.utf8)
+        for (i, name) in ["requests", "restored", "misses"].enumerated() {
+            out.append(contentsOf: ",\"\(name)\":[".utf8)
+            out.append(contentsOf: history.series(i).map(String.init).joined(separator: ",").utf8)
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(contentsOf: "}}".utf8)
         return out
     }
 }
