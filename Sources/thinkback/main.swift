@@ -23,6 +23,36 @@ case .help:
 case .version:
     print("thinkback \(ThinkbackVersion.string)")
     exit(0)
+case .keys(let action, let name, let flags):
+    // `thinkback keys add|remove NAME`, `keys list`: the proxy keys of <state-dir>/proxy-keys.
+    do {
+        let config = try Config.resolve(flags: flags, environment: environment.filter { $0.key != "THINKBACK_PROXY_KEYS" })
+        guard let directory = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
+            throw RuntimeError("no state directory: set --state-dir (or HOME, XDG_STATE_HOME)")
+        }
+        try StateFiles.ensureDirectory(directory)
+        var keys = try StateFiles.proxyKeys(directory: directory)
+        switch action {
+        case "add":
+            var generator = SystemRandomNumberGenerator()
+            let key = ProxyKeySet.newKey(using: &generator)
+            try keys.add(name: name ?? "", key: key)
+            try StateFiles.writeProxyKeys(keys, directory: directory)
+            // The only time the key is shown: thinkback keeps its hash only.
+            print(key)
+            printError("thinkback: key \(name ?? "") added to \(directory)/proxy-keys (shown once; stored hashed)")
+        case "remove":
+            guard keys.remove(name: name ?? "") else { throw RuntimeError("no key named \(name ?? "")") }
+            try StateFiles.writeProxyKeys(keys, directory: directory)
+            printError("thinkback: key \(name ?? "") removed")
+        default:
+            for entry in keys.entries { print(entry.name) }
+        }
+        exit(0)
+    } catch {
+        printError("thinkback: \(error)")
+        exit(1)
+    }
 case .run(let flags):
     let config: Config
     do {

@@ -40,6 +40,13 @@ public struct Config: Sendable {
     public var accessLog = true
     /// `--log-format json`: every log line, access lines included, one JSON object.
     public var logJSON = false
+    /// `--proxy-keys on`: clients must present a key from `<state-dir>/proxy-keys`
+    /// (`thinkback keys add NAME`); thinkback calls the provider with `providerKey`.
+    public var proxyKeys = false
+    /// `--provider-key` (better: `THINKBACK_PROVIDER_KEY`): the provider key thinkback holds.
+    public var providerKey: String?
+    /// `--proxy-key-concurrency`: requests in flight per proxy key, then 429 (0: no bound).
+    public var proxyKeyConcurrency = 0
 
     // Restoration (product.md §1–§4)
     /// `nil`: the upstream preset's scope.
@@ -265,6 +272,17 @@ extension Config {
         ConfigOption(flag: "access-log", help: "one line per request: on|off (default on)") { c, v in
             c.accessLog = try boolean(v, "access-log")
         },
+        ConfigOption(flag: "proxy-keys", help: "on: clients authenticate with keys thinkback issues (`thinkback keys add NAME`), thinkback calls the provider with --provider-key (default off)") { c, v in
+            c.proxyKeys = try boolean(v, "proxy-keys")
+        },
+        ConfigOption(flag: "provider-key", help: "the provider key thinkback sends upstream under --proxy-keys (prefer the environment variable: a flag shows in ps)") { c, v in
+            guard !v.isEmpty else { throw ConfigError("--provider-key is empty") }
+            c.providerKey = v
+        },
+        ConfigOption(flag: "proxy-key-concurrency", help: "requests in flight per proxy key, more get 429 with Retry-After (default 0: no bound)") { c, v in
+            guard let n = Int(v), n >= 0 else { throw ConfigError("--proxy-key-concurrency wants a number >= 0") }
+            c.proxyKeyConcurrency = n
+        },
         ConfigOption(flag: "log-format", help: "text (key=value lines) or json (one JSON object per line, access lines included) (default text)") { c, v in
             switch v {
             case "text": c.logJSON = false
@@ -281,6 +299,9 @@ extension Config {
             if let value = flags[option.flag] ?? environment[option.environmentVariable] {
                 try option.apply(&config, value)
             }
+        }
+        if config.proxyKeys && config.providerKey == nil {
+            throw ConfigError("--proxy-keys on needs the provider key thinkback calls the provider with: THINKBACK_PROVIDER_KEY (or --provider-key)")
         }
         return config
     }

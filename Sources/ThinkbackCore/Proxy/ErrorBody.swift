@@ -26,6 +26,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case streamBroken(detail: String)
         case draining
         case outOfMemory(what: String)
+        case unauthorized
+        case proxyKeyBusy(limit: Int)
     }
 
     private let kind: Kind
@@ -60,10 +62,14 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An allocation failed before anything reached the client: this request cannot go on,
     /// the next may.
     public static func outOfMemory(_ what: String) -> ProxyError { ProxyError(.outOfMemory(what: what)) }
+    /// `--proxy-keys on` and no valid key presented.
+    public static func unauthorized() -> ProxyError { ProxyError(.unauthorized) }
+    /// `--proxy-key-concurrency`: the key has that many requests in flight.
+    public static func proxyKeyBusy(limit: Int) -> ProxyError { ProxyError(.proxyKeyBusy(limit: limit)) }
 
     public var origin: Origin {
         switch kind {
-        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing: .client
+        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing, .unauthorized, .proxyKeyBusy: .client
         case .unreachable, .timeout, .responseTooLarge, .streamBroken: .upstream
         case .draining, .outOfMemory: .internal
         }
@@ -74,8 +80,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// answer past the bound would not).
     public var isRetryable: Bool {
         switch kind {
-        case .unreachable, .timeout, .draining, .outOfMemory: true
-        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing,
+        case .unreachable, .timeout, .draining, .outOfMemory, .proxyKeyBusy: true
+        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing, .unauthorized,
              .responseTooLarge, .streamBroken: false
         }
     }
@@ -87,6 +93,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .badRequest, .badJSON: 400
         case .tooLarge: 413
         case .reasoningMissing: 409
+        case .unauthorized: 401
+        case .proxyKeyBusy: 429
         case .unreachable, .responseTooLarge, .streamBroken: 502
         case .timeout: 504
         case .draining, .outOfMemory: 503
@@ -111,6 +119,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .tooLarge: "request_too_large"
         case .badJSON: "invalid_json"
         case .reasoningMissing: "reasoning_missing"
+        case .unauthorized: "invalid_proxy_key"
+        case .proxyKeyBusy: "proxy_key_busy"
         case .unreachable: "upstream_unreachable"
         case .timeout: "upstream_timeout"
         case .responseTooLarge: "upstream_response_too_large"
@@ -147,6 +157,10 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
             "thinkback: the provider's stream broke: \(detail)"
         case .draining:
             "thinkback: shutting down, retry on another instance"
+        case .unauthorized:
+            "thinkback: this proxy wants one of its keys (Authorization: Bearer, x-api-key or api-key)"
+        case .proxyKeyBusy(let limit):
+            "thinkback: this key has \(limit) requests in flight, its limit; retry after the one in Retry-After"
         case .outOfMemory(let what):
             "thinkback: out of memory (\(what)), retry later"
         }

@@ -1,3 +1,4 @@
+import ThinkbackCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,7 +63,7 @@ public enum StateFiles {
     }
 
     /// Makes a new name in `directory` durable (best effort).
-    private static func syncDirectory(_ directory: String) {
+    static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         fsync(fd)
@@ -84,5 +85,35 @@ public enum StateFiles {
             out += buf[0..<n]
         }
         return out
+    }
+}
+
+extension StateFiles {
+    /// `<dir>/proxy-keys` (issue 20), or an empty set when there is none.
+    public static func proxyKeys(directory: String) throws -> ProxyKeySet {
+        guard let bytes = try readFile(directory + "/proxy-keys") else { return ProxyKeySet() }
+        do {
+            return try ProxyKeySet(parsing: String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw RuntimeError("\(directory)/proxy-keys: \(error)")
+        }
+    }
+
+    /// Replaces `<dir>/proxy-keys` (mode 0600) with `keys`, atomically (a temporary file
+    /// renamed over it).
+    public static func writeProxyKeys(_ keys: ProxyKeySet, directory: String) throws {
+        let path = directory + "/proxy-keys"
+        let temporary = path + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RuntimeError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        let text = Array(keys.text.utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let ok = written == text.count && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw RuntimeError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(directory)
     }
 }

@@ -29,6 +29,11 @@ public final class Proxy {
     let restorer: Restorer
     /// `GET /metrics`.
     let metrics: ProxyMetrics
+    /// `--proxy-keys on`: the keys clients must present, and how many requests each has in flight.
+    private var proxyKeys: ProxyKeySet?
+    private var proxyKeysStamp = ""
+    private var proxyKeysDirectory = ""
+    private var inFlightByKey: [String: Int] = [:]
     /// Requests, restored and missed messages per second for the status page's chart.
     var history = SecondCounters(series: 3, capacity: 300)
     private var historyTimer: LoopTimer?
@@ -51,6 +56,17 @@ public final class Proxy {
         self.environment = environment
         let metrics = ProxyMetrics(upstream: config.upstream.name)
         self.metrics = metrics
+        if config.proxyKeys {
+            guard let directory = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
+                throw RuntimeError("--proxy-keys on: no state directory (set --state-dir)")
+            }
+            proxyKeysDirectory = directory
+            proxyKeys = try StateFiles.proxyKeys(directory: directory)
+            proxyKeysStamp = Self.fileStamp(directory + "/proxy-keys")
+            if proxyKeys?.entries.isEmpty ?? true {
+                logger.warning("--proxy-keys on but no key yet: every request is refused until `thinkback keys add NAME`")
+            }
+        }
         restorer.gate.onReleased = { metrics.recordCommitWait(milliseconds: $0) }
     }
 
@@ -142,9 +158,37 @@ public final class Proxy {
         }
     }
 
-    func exchangeFinished() {
+    func exchangeFinished(proxyKey: String?) {
         inFlight -= 1
         served += 1
+        if let proxyKey, let n = inFlightByKey[proxyKey] {
+            if n <= 1 { inFlightByKey[proxyKey] = nil } else { inFlightByKey[proxyKey] = n - 1 }
+        }
+    }
+
+    /// The name of the proxy key `request` presents; a key added since (`thinkback keys add`
+    /// rewrites the file) is read when an unknown one comes.
+    private func authenticate(_ request: InboundRequest) -> String? {
+        guard let credential = Restorer.credential(of: request) else { return nil }
+        if let name = proxyKeys?.name(of: credential) { return name }
+        let path = proxyKeysDirectory + "/proxy-keys"
+        let stamp = Self.fileStamp(path)
+        guard stamp != proxyKeysStamp else { return nil }
+        proxyKeysStamp = stamp
+        do {
+            proxyKeys = try StateFiles.proxyKeys(directory: proxyKeysDirectory)
+            logger.notice("proxy keys reloaded", metadata: ["keys": "\(proxyKeys?.entries.count ?? 0)"])
+        } catch {
+            logger.error("proxy keys unreadable: keeping the ones loaded", metadata: ["error": "\(error)"])
+        }
+        return proxyKeys?.name(of: credential)
+    }
+
+    /// A file's modification time and size, to notice it changed.
+    private static func fileStamp(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "" }
+        return "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec).\(st.st_size).\(st.st_ino)"
     }
 
     func makeRequestID() -> UInt64 {
@@ -183,8 +227,22 @@ public final class Proxy {
                 replyError(request, .notFound("\(request.target.prefix { $0 != "?" }) (upstream \(config.upstream.name) has no Anthropic-compatible base: --anthropic-upstream)"))
                 return (route, 404)
             }
+            var proxyKey: String?
+            if proxyKeys != nil {
+                guard let name = authenticate(request) else {
+                    replyError(request, .unauthorized())
+                    return (route, 401)
+                }
+                let busy = inFlightByKey[name, default: 0]
+                if config.proxyKeyConcurrency > 0 && busy >= config.proxyKeyConcurrency {
+                    replyError(request, .proxyKeyBusy(limit: config.proxyKeyConcurrency))
+                    return (route, 429)
+                }
+                inFlightByKey[name] = busy + 1
+                proxyKey = name
+            }
             inFlight += 1
-            ProxyExchange(proxy: self, request: request, route: route).start()
+            ProxyExchange(proxy: self, request: request, route: route, proxyKey: proxyKey).start()
             return nil
         case .health:
             replyJSON(request, 200, Array(#"{"status":"ok"}"#.utf8))
@@ -245,6 +303,7 @@ public final class Proxy {
         }
         var headers = [("Content-Type", "application/json"), (ProxyError.headerName, error.headerValue)]
         if close { headers.append(("Connection", "close")) }
+        if error.status == 429 { headers.append(("Retry-After", "1")) }
         let body = error.body(for: Route.isAnthropicPath(request.target) ? .anthropic : .openAI)
         request.reply(status: error.status, headers: headers, body: body)
         return body.count

@@ -47,8 +47,13 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var heldTail: [UInt8] = []
     private var finished = false
 
-    init(proxy: Proxy, request: InboundRequest, route: Route) {
+    /// The proxy key the client presented (`--proxy-keys on`): the tenant, and the provider key
+    /// replaces the client's credentials upstream.
+    private let proxyKey: String?
+
+    init(proxy: Proxy, request: InboundRequest, route: Route, proxyKey: String? = nil) {
         self.proxy = proxy
+        self.proxyKey = proxyKey
         self.request = request
         self.route = route
         machine = ExchangeStateMachine(retry: proxy.config.retry)
@@ -98,7 +103,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         restorer.counters.requestsScanned += 1
         scan = scanned
         if let m = scanned.model { model = m }
-        guard let tenant = restorer.tenant(of: request) else {
+        guard let tenant = proxyKey.map({ restorer.tenant(forProxyKey: $0) }) ?? restorer.tenant(of: request) else {
             apply(machine.handle(.start))
             return
         }
@@ -430,8 +435,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let method = request.method
         let options = UpstreamTransfer.Options(
             url: base + (route.upstreamPath(target: request.target) ?? "") + Route.query(of: request.target),
-            headerLines: ["Expect:"],   // no 100-continue round trip; curl sets Host and Content-Length
+            headerLines: ["Expect:"] + providerCredential,   // no 100-continue round trip; curl sets Host and Content-Length
             forwardedFrom: request,
+            dropCredentials: proxyKey != nil,
             // A body goes with POST, PUT and PATCH always, with another method when it has one.
             isPost: method == "POST" || method == "PUT" || method == "PATCH" || !request.body.isEmpty,
             // GET and HEAD go as GET (evhttp sends no body to a HEAD), POST as POST.
@@ -453,6 +459,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
         timer.arm(milliseconds: UInt64(scan?.stream == true ? config.streamFirstByteTimeoutMs : config.firstByteTimeoutMs))
     }
 
+    /// Under `--proxy-keys on`: the provider key thinkback holds, as this route's API takes it.
+    private var providerCredential: [String] {
+        guard proxyKey != nil, let key = proxy.config.providerKey else { return [] }
+        return [route.api == .anthropic ? "x-api-key: \(key)" : "Authorization: Bearer \(key)"]
+    }
+
     /// The base URL this route's requests go to: the upstream's OpenAI-compatible one, or its
     /// Anthropic-compatible one (also what signed thinking is issued by, and what `auto`
     /// remembers refusals under).
@@ -471,7 +483,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         if stream != nil { proxy.streaming -= 1 }
         request.onGone = nil
         request.onDrain = nil
-        proxy.exchangeFinished()
+        proxy.exchangeFinished(proxyKey: proxyKey)
         logAccess()
     }
 

@@ -56,16 +56,26 @@ final class Restorer {
     /// `api-key: K`), or the single tenant. `nil`: no credential, nothing to restore or record.
     func tenant(of request: InboundRequest) -> TenantID? {
         guard tenantHasher != nil else { return .single }
+        return Self.credential(of: request).flatMap { tenant(forCredential: $0) }
+    }
+
+    /// The tenant of a client that presented the proxy key named `name` (`--proxy-keys on`).
+    func tenant(forProxyKey name: String) -> TenantID? {
+        guard tenantHasher != nil else { return .single }
+        return tenant(forCredential: Substring("proxy-key\u{0}" + name))
+    }
+
+    /// The credential a request carries: `Authorization: Bearer K`, else `api-key` (Azure-style,
+    /// MiMo), else `x-api-key` (Anthropic's SDK, Claude Code).
+    static func credential(of request: InboundRequest) -> Substring? {
         if let auth = request.header("Authorization") {
             var credential = Substring(auth)
             if credential.lowercased().hasPrefix("bearer ") { credential = credential.dropFirst(7) }
             while credential.first == " " { credential = credential.dropFirst() }
-            if !credential.isEmpty { return tenant(forCredential: Substring(credential)) }
+            if !credential.isEmpty { return credential }
         }
-        // `api-key` (Azure-style, MiMo), `x-api-key` (Anthropic's SDK, Claude Code): whichever
-        // was sent names the tenant.
         for name in ["api-key", "x-api-key"] {
-            if let key = request.header(name), !key.isEmpty { return tenant(forCredential: Substring(key)) }
+            if let key = request.header(name), !key.isEmpty { return Substring(key) }
         }
         return nil
     }

@@ -21,6 +21,9 @@ final class UpstreamTransfer {
         var headerLines: [String]
         /// A client request whose end-to-end headers go upstream as sent.
         var forwardedFrom: InboundRequest?
+        /// Leave the client's `Authorization`, `api-key` and `x-api-key` out (`--proxy-keys on`:
+        /// the provider's key goes in `headerLines`).
+        var dropCredentials = false
         var isPost: Bool
         /// The method when it is neither GET nor POST (PUT, PATCH, DELETE, OPTIONS).
         var customMethod: String? = nil
@@ -70,7 +73,9 @@ final class UpstreamTransfer {
         // The client's end-to-end headers, credentials as sent, straight from evhttp's strings.
         options.forwardedFrom?.forEachHeader { name, value in
             let n = strlen(name)
-            if !HopByHop.isHopByHop(UnsafeRawBufferPointer(start: name, count: n)) {
+            let raw = UnsafeRawBufferPointer(start: name, count: n)
+            if options.dropCredentials, Self.isCredential(raw) { return }
+            if !HopByHop.isHopByHop(raw) {
                 _ = cle_transfer_add_header_kv(t, name, value)
             }
         }
@@ -105,6 +110,10 @@ final class UpstreamTransfer {
         }
         raw = t
         return nil
+    }
+
+    static func isCredential(_ name: UnsafeRawBufferPointer) -> Bool {
+        ["authorization", "api-key", "x-api-key"].contains { HopByHop.equalsIgnoringCase(name, Array($0.utf8)) }
     }
 
     /// Resumes a paused transfer in a later loop pass.
