@@ -1,9 +1,28 @@
 import XCTest
-import ThinkbackCore
+@testable import ThinkbackCore
 import ThinkbackTestSupport
 
 /// MemoryStore against the contract every store keeps (StoreConformance.swift).
 final class StoreMemoryTests: XCTestCase {
+    func testClearDropsOneTenantOrAll() {
+        let store = MemoryStore()
+        let a = KeyBuilder(tenant: TenantID(secret: [1], credential: Array("a".utf8)))
+        let b = KeyBuilder(tenant: TenantID(secret: [1], credential: Array("b".utf8)))
+        let v = StoredReasoning(text: [1], storedAtMilliseconds: SystemStoreClock().nowMilliseconds())
+        store.insert(v, for: [a.toolCallKey(id: Array("x".utf8))!, a.toolCallKey(id: Array("y".utf8))!])
+        store.insert(v, for: [b.toolCallKey(id: Array("x".utf8))!])
+        var answered = 0
+        store.clear(tenant: a.tenant) { ok in answered += ok ? 1 : 100 }
+        XCTAssertEqual(answered, 1)
+        XCTAssertNil(store.lookupNow(a.toolCallKey(id: Array("x".utf8))!))
+        XCTAssertEqual(store.lookupNow(b.toolCallKey(id: Array("x".utf8))!), v)
+        XCTAssertEqual(store.statistics.entries, 1)
+        store.clear(tenant: nil) { _ in }
+        XCTAssertEqual(store.statistics.entries, 0)
+        XCTAssertEqual(store.statistics.keys, 0)
+        XCTAssertNil(store.brokenInvariant())
+    }
+
     private let conformance = StoreConformance { clock, limits in
         StoreUnderTest(store: MemoryStore(limits: limits, clock: clock))
     }

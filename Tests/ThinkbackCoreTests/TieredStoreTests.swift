@@ -13,6 +13,10 @@ final class TieredStoreTests: XCTestCase {
             for k in keys { values[k] = value }
         }
         var statistics: StoreStatistics { StoreStatistics() }
+        func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
+            values = values.filter { tenant != nil && $0.key.tenant != tenant }
+            completion(true)
+        }
     }
 
     func key(_ id: String) -> CacheKey {

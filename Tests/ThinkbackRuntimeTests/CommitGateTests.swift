@@ -17,6 +17,7 @@ final class CommitGateTests: XCTestCase {
             if let ok = commitsAtOnce { completion(ok) } else { waiting.append(completion) }
         }
         var statistics: StoreStatistics { StoreStatistics() }
+        func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) { completion(true) }
         func commitAll(_ ok: Bool) {
             let w = waiting
             waiting = []

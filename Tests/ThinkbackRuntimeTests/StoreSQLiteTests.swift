@@ -128,6 +128,35 @@ final class StoreSQLiteTests: XCTestCase {
         XCTAssertNil(lookup(reopened, key(1)), "the marker expires with the third value")
     }
 
+    /// `clear`: one tenant's values leave the file (other tenants' stay), then everyone's.
+    func testClearOneTenantThenAll() throws {
+        let clock = ManualStoreClock()
+        let store = try SQLiteStore(path: path, limits: limits, clock: clock)
+        let other = KeyBuilder(tenant: TenantID(secret: Array("sqlite".utf8), credential: Array("sk-b".utf8)))
+        let mine = StoredReasoning(text: Array("mine".utf8), storedAtMilliseconds: clock.now)
+        let theirs = StoredReasoning(text: Array("theirs".utf8), storedAtMilliseconds: clock.now)
+        store.insert(mine, for: [key(1), key(2)])
+        store.insert(theirs, for: [other.toolCallKey(id: Array("call_1".utf8))!])
+        store.flush()
+        var done: [Bool] = []
+        store.clear(tenant: keys.tenant) { done.append($0) }
+        XCTAssertNil(lookup(store, key(1)), "gone at once, before the commit")
+        store.flush()
+        XCTAssertEqual(done, [true])
+        let reopened = try SQLiteStore(path: path, limits: limits, clock: clock)
+        XCTAssertNil(lookup(reopened, key(1)))
+        XCTAssertNil(lookup(reopened, key(2)))
+        XCTAssertEqual(lookup(reopened, other.toolCallKey(id: Array("call_1".utf8))!), theirs)
+        XCTAssertEqual(reopened.statistics.entries, 1)
+        XCTAssertEqual(reopened.statistics.keys, 1)
+        reopened.clear(tenant: nil) { done.append($0) }
+        reopened.flush()
+        XCTAssertEqual(done, [true, true])
+        XCTAssertNil(lookup(reopened, other.toolCallKey(id: Array("call_1".utf8))!))
+        XCTAssertEqual(reopened.statistics.entries, 0)
+        XCTAssertEqual(reopened.statistics.bytes, 0)
+    }
+
     func testAFullBatchIsWrittenWithoutAFlush() throws {
         let clock = ManualStoreClock()
         let store = try SQLiteStore(path: path, limits: limits, clock: clock, options: .init(batchEntries: 4))

@@ -123,6 +123,14 @@ public final class MemoryStore: ReasoningStore {
     }
 
     /// Removes a value and all its keys.
+    /// Drops `tenant`'s values (every value for nil); answers at once.
+    public func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
+        var doomed: Set<MemoryStoreSlots.Index> = []
+        for (key, slot) in index where tenant == nil || key.tenant == tenant { doomed.insert(slot) }
+        for slot in doomed { drop(slot) }
+        completion(true)
+    }
+
     private func drop(_ slot: MemoryStoreSlots.Index) {
         let freed = slots.free(slot)
         for key in freed.keys { index.removeValue(forKey: key) }

@@ -50,6 +50,11 @@ public protocol ReasoningStore: AnyObject {
 
     /// The store's counters.
     var statistics: StoreStatistics { get }
+
+    /// Drops every value of `tenant` (nil: of every tenant) — `POST /admin/cache/clear` — and
+    /// calls `completion` once, on the loop, when that is done where the store keeps its data
+    /// (false: it could not be).
+    func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void)
 }
 
 extension ReasoningStore {

@@ -66,6 +66,12 @@ public final class TieredStore: ReasoningStore {
         cold.flush()
     }
 
+    /// Both tiers; done when the cold store is.
+    public func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
+        hot.clear(tenant: tenant) { _ in }
+        cold.clear(tenant: tenant, completion: completion)
+    }
+
     /// The hot tier has every insert at once; what counts is the cold store's commit.
     public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
         cold.whenCommitted(completion)

@@ -47,6 +47,9 @@ public struct Config: Sendable {
     public var providerKey: String?
     /// `--proxy-key-concurrency`: requests in flight per proxy key, then 429 (0: no bound).
     public var proxyKeyConcurrency = 0
+    /// `--admin-key` (better: `THINKBACK_ADMIN_KEY`): lets `POST /admin/cache/clear?all=1` clear
+    /// every tenant.
+    public var adminKey: String?
 
     // Restoration (product.md §1–§4)
     /// `nil`: the upstream preset's scope.
@@ -282,6 +285,10 @@ extension Config {
         ConfigOption(flag: "proxy-key-concurrency", help: "requests in flight per proxy key, more get 429 with Retry-After (default 0: no bound)") { c, v in
             guard let n = Int(v), n >= 0 else { throw ConfigError("--proxy-key-concurrency wants a number >= 0") }
             c.proxyKeyConcurrency = n
+        },
+        ConfigOption(flag: "admin-key", help: "a key that lets POST /admin/cache/clear?all=1 clear every tenant's captures (prefer the environment variable)") { c, v in
+            guard v.utf8.count >= 16 else { throw ConfigError("--admin-key: at least 16 characters") }
+            c.adminKey = v
         },
         ConfigOption(flag: "log-format", help: "text (key=value lines) or json (one JSON object per line, access lines included) (default text)") { c, v in
             switch v {

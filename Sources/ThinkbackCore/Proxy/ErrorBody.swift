@@ -28,6 +28,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case outOfMemory(what: String)
         case unauthorized
         case proxyKeyBusy(limit: Int)
+        case forbidden(reason: String)
+        case storeFailed
     }
 
     private let kind: Kind
@@ -66,10 +68,15 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func unauthorized() -> ProxyError { ProxyError(.unauthorized) }
     /// `--proxy-key-concurrency`: the key has that many requests in flight.
     public static func proxyKeyBusy(limit: Int) -> ProxyError { ProxyError(.proxyKeyBusy(limit: limit)) }
+    public static func forbidden(_ reason: String) -> ProxyError { ProxyError(.forbidden(reason: reason)) }
+    /// The store could not do what was asked (`/admin/cache/clear`).
+    public static func storeFailed() -> ProxyError { ProxyError(.storeFailed) }
 
     public var origin: Origin {
         switch kind {
-        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing, .unauthorized, .proxyKeyBusy: .client
+        case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing, .unauthorized, .forbidden, .proxyKeyBusy,
+             .forbidden: .client
+        case .storeFailed: .internal
         case .unreachable, .timeout, .responseTooLarge, .streamBroken: .upstream
         case .draining, .outOfMemory: .internal
         }
@@ -80,9 +87,9 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// answer past the bound would not).
     public var isRetryable: Bool {
         switch kind {
-        case .unreachable, .timeout, .draining, .outOfMemory, .proxyKeyBusy: true
+        case .unreachable, .timeout, .draining, .outOfMemory, .proxyKeyBusy, .storeFailed: true
         case .notFound, .methodNotAllowed, .badRequest, .tooLarge, .badJSON, .reasoningMissing, .unauthorized,
-             .responseTooLarge, .streamBroken: false
+             .forbidden, .responseTooLarge, .streamBroken: false
         }
     }
 
@@ -95,6 +102,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .reasoningMissing: 409
         case .unauthorized: 401
         case .proxyKeyBusy: 429
+        case .forbidden: 403
+        case .storeFailed: 503
         case .unreachable, .responseTooLarge, .streamBroken: 502
         case .timeout: 504
         case .draining, .outOfMemory: 503
@@ -121,6 +130,8 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .reasoningMissing: "reasoning_missing"
         case .unauthorized: "invalid_proxy_key"
         case .proxyKeyBusy: "proxy_key_busy"
+        case .forbidden: "forbidden"
+        case .storeFailed: "store_failed"
         case .unreachable: "upstream_unreachable"
         case .timeout: "upstream_timeout"
         case .responseTooLarge: "upstream_response_too_large"
@@ -159,6 +170,10 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
             "thinkback: shutting down, retry on another instance"
         case .unauthorized:
             "thinkback: this proxy wants one of its keys (Authorization: Bearer, x-api-key or api-key)"
+        case .forbidden(let reason):
+            "thinkback: \(reason)"
+        case .storeFailed:
+            "thinkback: the store could not do it now (see the log), retry later"
         case .proxyKeyBusy(let limit):
             "thinkback: this key has \(limit) requests in flight, its limit; retry after the one in Retry-After"
         case .outOfMemory(let what):

@@ -15,6 +15,8 @@ public enum Route: Equatable, Sendable {
     case status
     /// `GET /metrics`: Prometheus text format.
     case metrics
+    /// `POST /admin/cache/clear`: one's own tenant's captures (`?all=1` with the admin key: all).
+    case adminCacheClear
     case notFound
     case methodNotAllowed
     /// A path a provider must not be sent: dot segments, bytes outside printable ASCII, `\`.
@@ -65,6 +67,7 @@ public enum Route: Equatable, Sendable {
         case .ready: return "ready"
         case .status: return "status"
         case .metrics: return "metrics"
+        case .adminCacheClear: return "admin-cache-clear"
         case .notFound: return "not-found"
         case .methodNotAllowed: return "method-not-allowed"
         case .badPath: return "bad-path"
@@ -81,7 +84,7 @@ public enum Route: Equatable, Sendable {
             let query = UnsafeBufferPointer(rebasing: t[end...])
             var route: Route?
             for (spelling, candidate) in table where path.elementsEqual(spelling) {
-                let wanted = candidate == .chatCompletions || candidate == .messages ? "POST" : "GET"
+                let wanted = candidate == .chatCompletions || candidate == .messages || candidate == .adminCacheClear ? "POST" : "GET"
                 guard method == wanted || (wanted == "GET" && method == "HEAD") else { return .methodNotAllowed }
                 route = candidate
                 break
@@ -133,6 +136,7 @@ public enum Route: Equatable, Sendable {
         ("/anthropic/v1/messages", Route.messages), ("/v1/messages", Route.messages),
         ("/v1/models", Route.models), ("/models", Route.models),
         ("/health", Route.health), ("/ready", Route.ready), ("/", Route.status), ("/metrics", Route.metrics),
+        ("/admin/cache/clear", Route.adminCacheClear),
     ]
     private static let table: [([UInt8], Route)] = spellings.map { (Array($0.0.utf8), $0.1) }
     private static let openAIPrefix = Array("/v1/".utf8)

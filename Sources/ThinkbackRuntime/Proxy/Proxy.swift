@@ -184,6 +184,56 @@ public final class Proxy {
         return proxyKeys?.name(of: credential)
     }
 
+    /// `POST /admin/cache/clear`: the caller's own tenant (its credential, or its proxy key),
+    /// or with `?all=1` and the admin key every tenant. Answers once the store has done it.
+    private func clearCache(_ request: InboundRequest) -> (Route, Int)? {
+        let route = Route.adminCacheClear
+        let all = Route.query(of: request.target).split(whereSeparator: { $0 == "?" || $0 == "&" }).contains("all=1")
+        let tenant: TenantID?
+        if all {
+            guard let adminKey = config.adminKey else {
+                replyError(request, .forbidden("clearing every tenant needs an admin key (THINKBACK_ADMIN_KEY)"))
+                return (route, 403)
+            }
+            guard let presented = Restorer.credential(of: request), Self.constantTimeEqual(presented, adminKey) else {
+                replyError(request, .unauthorized())
+                return (route, 401)
+            }
+            tenant = nil
+        } else if proxyKeys != nil {
+            guard let name = authenticate(request), let t = restorer.tenant(forProxyKey: name) else {
+                replyError(request, .unauthorized())
+                return (route, 401)
+            }
+            tenant = t
+        } else {
+            guard let t = restorer.tenant(of: request) else {
+                replyError(request, .unauthorized())
+                return (route, 401)
+            }
+            tenant = t
+        }
+        restorer.store.clear(tenant: tenant) { [self] ok in
+            guard request.isOpen else { return }
+            if ok {
+                logger.notice("cache cleared", metadata: ["scope": "\(all ? "all" : "tenant")"])
+                replyJSON(request, 200, Array((all ? #"{"cleared":"all"}"# : #"{"cleared":"tenant"}"#).utf8))
+            } else {
+                replyError(request, .storeFailed())
+            }
+            metrics.recordRequest(route: route.name, status: ok ? 200 : 503, bytesIn: 0, bytesOut: 0, firstByteMs: nil, totalMs: 0)
+        }
+        return nil
+    }
+
+    /// Equal, in time that depends on the lengths only.
+    private static func constantTimeEqual(_ a: some StringProtocol, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0 ..< max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
+        return diff == 0
+    }
+
     /// A file's modification time and size, to notice it changed.
     private static func fileStamp(_ path: String) -> String {
         var st = stat()
@@ -262,6 +312,8 @@ public final class Proxy {
                 replyJSON(request, 200, statusBody())
             }
             return (route, 200)
+        case .adminCacheClear:
+            return clearCache(request)
         case .metrics:
             request.reply(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: metricsBody())
             return (route, 200)

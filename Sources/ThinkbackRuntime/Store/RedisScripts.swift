@@ -13,6 +13,27 @@
 // name, which is longer. Whether a value or a marker is still live is decided by its storedAt
 // and the ttl against the caller's clock (`now`), as the Swift side does.
 enum RedisScripts {
+    /// One step of `clear` (`POST /admin/cache/clear`). ARGV: prefix, MATCH pattern, cursor,
+    /// count. Deletes the matching pointer and entry keys one SCAN page at a time (an entry's
+    /// size leaves the budget with it); returns {next cursor, entries dropped, bytes left}.
+    static let clearStep = """
+        local lru, sizes, total = ARGV[1] .. 'lru', ARGV[1] .. 'sizes', ARGV[1] .. 'bytes'
+        local r = redis.call('SCAN', ARGV[3], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[4]))
+        local dropped = 0
+        for _, k in ipairs(r[2]) do
+          if k ~= lru and k ~= sizes and k ~= total then
+            if string.find(k, ':e:', #ARGV[1] + 1, true) then
+              redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, k) or '0'))
+              redis.call('HDEL', sizes, k)
+              redis.call('ZREM', lru, k)
+              dropped = dropped + 1
+            end
+            redis.call('DEL', k)
+          end
+        end
+        return {r[1], dropped, tonumber(redis.call('GET', total) or '0')}
+        """
+
     /// KEYS: the pointer keys. Returns one bulk string per key (the value, or for a marker its
     /// nine bytes) or nil.
     static let lookup = """

@@ -378,6 +378,45 @@ public final class RedisStore: ReasoningStore {
         flushing = false
     }
 
+    // MARK: Clearing
+
+    /// Deletes `tenant`'s keys and values (every tenant's for nil) a SCAN page per round trip,
+    /// then answers; false if Redis is down or fails meanwhile.
+    public func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
+        var pattern = Self.globEscaped(options.prefix)
+        pattern += tenant.map { Self.hex($0.bytes) + ":*" } ?? "*"
+        clearStep(pattern: pattern, cursor: "0", completion: completion)
+    }
+
+    private func clearStep(pattern: String, cursor: String, completion: @escaping (Bool) -> Void) {
+        let sent = send([Array("EVAL".utf8), Array(RedisScripts.clearStep.utf8), Array("0".utf8)]
+                        + [options.prefix, pattern, cursor, "1000"].map { Array($0.utf8) }) { [unowned self] reply in
+            guard let reply, reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 3,
+                  let items = reply.pointee.element else { return completion(false) }
+            let next = items[0].map { String(cString: $0.pointee.str) } ?? "0"
+            let dropped = items[1].map { Int($0.pointee.integer) } ?? 0
+            statistics.entries = max(0, statistics.entries - dropped)
+            if let left = items[2] { statistics.bytes = Int(left.pointee.integer) }
+            if next == "0" { completion(true) } else { clearStep(pattern: pattern, cursor: next, completion: completion) }
+        }
+        if !sent { completion(false) }
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    /// `text` with the glob characters of Redis' MATCH escaped.
+    static func globEscaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if "*?[]\\".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
     // MARK: Encoding
 
     /// Fixed width, so that entries stored in the same millisecond sort in insertion order

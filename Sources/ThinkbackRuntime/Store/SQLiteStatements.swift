@@ -2,6 +2,8 @@
 struct SQLiteStatements {
     let totals, writeTotals, find, held, sameText, keyEntry, deleteKey, dropKeyFromEntry, insertEntry, insertKey, touch, refreshMarker: SQLiteStatement
     let deleteEntry, deleteEntryKeys, expired, expireEntry, oldest, begin, commit, rollback: SQLiteStatement
+    /// `clear`'s.
+    let tenantEntries, deleteAllKeys, deleteAllEntries: SQLiteStatement
     /// The key filter's (`SQLiteStore+Filter.swift`).
     let dataVersion, allKeys, keysSince, keysAfter: SQLiteStatement
 
@@ -26,6 +28,9 @@ struct SQLiteStatements {
         expired = try db.prepare("SELECT id FROM entries WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
         expireEntry = try db.prepare("DELETE FROM entries WHERE id = ?1 AND expires_at <= ?2 RETURNING key_count, bytes")
         oldest = try db.prepare("SELECT id FROM entries ORDER BY used LIMIT 1")
+        tenantEntries = try db.prepare("SELECT DISTINCT entry_id FROM keys WHERE key > ?1 AND key < ?2")
+        deleteAllKeys = try db.prepare("DELETE FROM keys")
+        deleteAllEntries = try db.prepare("DELETE FROM entries")
         begin = try db.prepare("BEGIN IMMEDIATE")
         commit = try db.prepare("COMMIT")
         rollback = try db.prepare("ROLLBACK")

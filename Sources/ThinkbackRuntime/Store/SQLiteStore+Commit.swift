@@ -69,6 +69,8 @@ extension SQLiteStore {
     private func finishBatch(committed: Bool, ambiguous: [CacheKey]) {
         queue = []
         queuedByKey = [:]
+        clearing = []
+        clearingAll = false
         queuedInserts = 0
         queuedBytes = 0
         let done = waiters

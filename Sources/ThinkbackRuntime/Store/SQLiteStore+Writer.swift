@@ -113,6 +113,18 @@ extension SQLiteStore {
             if try drop(entry, statement: sql.expireEntry, .integer(entry), .integer(now)) {
                 statistics.expirations += 1
             }
+        case .clear(let tenant?):
+            // Keys begin with their tenant: the tenant's keys are one range of the index.
+            let low = tenant.bytes
+            let high = low + [UInt8](repeating: 0xFF, count: CacheKey.byteCount)
+            let ids = try sql.tenantEntries.rows(.blob(low), .blob(high)) { $0.int64(0) }
+            for id in ids { _ = try drop(id, statement: sql.deleteEntry, .integer(id)) }
+        case .clear(nil):
+            try sql.deleteAllKeys.run()
+            try sql.deleteAllEntries.run()
+            statistics.entries = 0
+            statistics.keys = 0
+            statistics.bytes = 0
         }
     }
 

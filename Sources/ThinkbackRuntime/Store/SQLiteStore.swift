@@ -99,6 +99,10 @@ public final class SQLiteStore: ReasoningStore {
     /// What lookups answer for keys of queued inserts, by the insert rule among the queued
     /// inserts; `find` also checks the file.
     var queuedByKey: [CacheKey: StoredReasoning] = [:]
+    /// Tenants whose `clear` is queued (all of them: `clearingAll`): the file still holds their
+    /// values until it commits, lookups answer them absent meanwhile.
+    var clearing: Set<TenantID> = []
+    var clearingAll = false
     var queuedInserts = 0
     var queuedBytes = 0
     var sweepWanted = false
@@ -165,7 +169,7 @@ public final class SQLiteStore: ReasoningStore {
         let now = clock.nowMilliseconds()
         var caughtUp: Bool?
         completion(keys.map { key in
-            if queuedByKey[key] == nil, !mayHold(key, caughtUp: &caughtUp) {
+            if queuedByKey[key] == nil, clearingAll || clearing.contains(key.tenant) || !mayHold(key, caughtUp: &caughtUp) {
                 statistics.misses += 1
                 filterStatistics.absentWithoutLookup += 1
                 return nil
@@ -200,6 +204,18 @@ public final class SQLiteStore: ReasoningStore {
         queuedInserts += 1
         for key in unique { addToFilter(key.fingerprint) }
         enqueue(.insert(value, keys: unique, expiresAt: expiresAt))
+    }
+
+    /// Queues the deletion of `tenant`'s values (all for nil) for the next transaction, and
+    /// answers once it committed. Queued inserts of that tenant are applied first, then
+    /// deleted with the rest; lookups stop finding them at once.
+    public func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
+        queuedByKey = queuedByKey.filter { tenant != nil && $0.key.tenant != tenant }
+        if let tenant { clearing.insert(tenant) } else { clearingAll = true }
+        enqueue(.clear(tenant: tenant))
+        queuedInserts += 1
+        waiters.append(completion)
+        schedule()
     }
 
     /// Calls back when the transaction holding every queued insert has committed (true) or
@@ -303,6 +319,8 @@ enum SQLiteOperation {
     case insert(StoredReasoning, keys: [CacheKey], expiresAt: UInt64)
     case touch(entry: Int64)
     case expire(entry: Int64)
+    /// `POST /admin/cache/clear`: every value of a tenant, or of all (nil).
+    case clear(tenant: TenantID?)
 }
 
 struct SQLiteRow {
