@@ -56,26 +56,24 @@ case .keys(let action, let name, let flags):
 case .run(let flags):
     let config: Config
     do {
-        config = try Config.resolve(flags: flags, environment: environment)
+        config = try Config.resolve(flags: flags, environment: environment,
+                                    fileText: try Proxy.readConfigFile(flags["config"] ?? environment["THINKBACK_CONFIG"]))
     } catch {
         printError("thinkback: \(error)")
         exit(2)
     }
+    LogLevelBox.shared.value = Logger.Level(rawValue: config.logLevel) ?? .info
     LoggingSystem.bootstrap { label in
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
         if config.logJSON {
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
+            return SharedLevelLogHandler(JSONLogHandler(label: label), box: .shared)
         }
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+        return SharedLevelLogHandler(StreamLogHandler.standardError(label: label), box: .shared)
     }
     let logger = Logger(label: "thinkback")
     do {
         let loop = try EventLoop()
         let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: environment)
+        proxy.launchFlags = flags
         let port = try proxy.start()
         proxy.installSignalHandlers()
         logger.notice("listening", metadata: [

@@ -188,3 +188,29 @@ final class ResponseHeadTests: XCTestCase {
         XCTAssertTrue(obj?["error"]?["message"]?.contains("byte 7") ?? false)
     }
 }
+
+final class ConfigFileTests: XCTestCase {
+    func testTheFileFlagsAndEnvironmentInThatOrder() throws {
+        let file = "# comment\n  miss = reject \n\nrestore=all\r\nplaceholder = a b\n"
+        XCTAssertEqual(try Config.parseFile(file), ["miss": "reject", "restore": "all", "placeholder": "a b"])
+        let fromFile = try Config.resolve(flags: [:], environment: [:], fileText: file)
+        XCTAssertEqual(fromFile.miss, .reject)
+        XCTAssertEqual(fromFile.placeholder, "a b")
+        XCTAssertEqual(try Config.resolve(flags: [:], environment: ["THINKBACK_MISS": "strip"], fileText: file).miss, .strip)
+        XCTAssertEqual(try Config.resolve(flags: ["miss": "textualize"], environment: ["THINKBACK_MISS": "strip"], fileText: file).miss, .textualize)
+        XCTAssertThrowsError(try Config.parseFile("miss reject\n")) { XCTAssertTrue("\($0)".contains("line 1")) }
+        XCTAssertThrowsError(try Config.parseFile("\nnope = 1\n")) { XCTAssertTrue("\($0)".contains("line 2: unknown option 'nope'")) }
+        XCTAssertThrowsError(try Config.resolve(flags: [:], environment: [:], fileText: "miss = sometimes\n"))
+    }
+
+    func testWhatOnlyARestartChanges() throws {
+        let a = try Config.resolve(flags: [:], environment: [:])
+        var b = a
+        b.miss = .reject
+        b.logLevel = "debug"
+        XCTAssertEqual(a.restartOnlyChanges(to: b), [])
+        b.listenPort = 1
+        b.store = .memory
+        XCTAssertEqual(a.restartOnlyChanges(to: b), ["listen", "store"])
+    }
+}

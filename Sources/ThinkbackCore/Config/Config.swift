@@ -47,6 +47,8 @@ public struct Config: Sendable {
     public var providerKey: String?
     /// `--proxy-key-concurrency`: requests in flight per proxy key, then 429 (0: no bound).
     public var proxyKeyConcurrency = 0
+    /// `--config`: the file read at start and again on SIGHUP.
+    public var configFile: String?
     /// `--admin-key` (better: `THINKBACK_ADMIN_KEY`): lets `POST /admin/cache/clear?all=1` clear
     /// every tenant.
     public var adminKey: String?
@@ -286,6 +288,9 @@ extension Config {
             guard let n = Int(v), n >= 0 else { throw ConfigError("--proxy-key-concurrency wants a number >= 0") }
             c.proxyKeyConcurrency = n
         },
+        ConfigOption(flag: "config", help: "a file of `name = value` lines (these options' names), read at start and again on SIGHUP; flags and THINKBACK_* variables win over it (default none)") { c, v in
+            c.configFile = v
+        },
         ConfigOption(flag: "admin-key", help: "a key that lets POST /admin/cache/clear?all=1 clear every tenant's captures (prefer the environment variable)") { c, v in
             guard v.utf8.count >= 16 else { throw ConfigError("--admin-key: at least 16 characters") }
             c.adminKey = v
@@ -299,11 +304,14 @@ extension Config {
         },
     ]
 
-    /// Flags win over environment variables, which win over defaults.
-    public static func resolve(flags: [String: String], environment: [String: String]) throws -> Config {
+    /// Flags win over environment variables, which win over the config file
+    /// (`--config`/`THINKBACK_CONFIG`: `fileText`, its lines `name = value` with the flags'
+    /// names), which wins over defaults.
+    public static func resolve(flags: [String: String], environment: [String: String], fileText: String? = nil) throws -> Config {
         var config = Config()
+        let file = try fileText.map(parseFile) ?? [:]
         for option in options {
-            if let value = flags[option.flag] ?? environment[option.environmentVariable] {
+            if let value = flags[option.flag] ?? environment[option.environmentVariable] ?? file[option.flag] {
                 try option.apply(&config, value)
             }
         }
@@ -311,6 +319,52 @@ extension Config {
             throw ConfigError("--proxy-keys on needs the provider key thinkback calls the provider with: THINKBACK_PROVIDER_KEY (or --provider-key)")
         }
         return config
+    }
+
+    /// The config file: one `name = value` per line (an option's flag without `--`), `#`
+    /// comments and blank lines ignored, the value trimmed (quotes are not special). An
+    /// unknown name or a line without `=` is an error naming the line.
+    public static func parseFile(_ text: String) throws -> [String: String] {
+        let known = Set(options.map(\.flag))
+        var out: [String: String] = [:]
+        // "\r\n" is one Character in Swift: split on it as well as on "\n".
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            if line.isEmpty || line.hasPrefix("#") || line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            guard let eq = line.firstIndex(of: "=") else { throw ConfigError("config line \(n + 1): expected name = value") }
+            let name = trim(line[..<eq])
+            let value = trim(line[line.index(after: eq)...])
+            guard known.contains(name) else { throw ConfigError("config line \(n + 1): unknown option '\(name)'") }
+            out[name] = value
+        }
+        return out
+    }
+
+    private static func trim(_ s: Substring) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        return String(s.drop(while: blank).reversed().drop(while: blank).reversed())
+    }
+
+    /// What a reload (SIGHUP) cannot change in a running process: the options that differ
+    /// between `self` and `other` among the listener, the upstream, the store and the tenant
+    /// keying (a restart applies them).
+    public func restartOnlyChanges(to other: Config) -> [String] {
+        var out: [String] = []
+        if listenHost != other.listenHost || listenPort != other.listenPort { out.append("listen") }
+        if upstream != other.upstream { out.append("upstream") }
+        if anthropicBaseURL != other.anthropicBaseURL { out.append("anthropic-upstream") }
+        if store != other.store || storeBytes != other.storeBytes || redisPrefix != other.redisPrefix { out.append("store") }
+        if stateDirectory != other.stateDirectory { out.append("state-dir") }
+        if tenantMode != other.tenantMode { out.append("tenant") }
+        if maxBodyBytes != other.maxBodyBytes || maxHeaderBytes != other.maxHeaderBytes { out.append("max-body-bytes/max-header-bytes") }
+        if commitTimeoutMs != other.commitTimeoutMs { out.append("commit-timeout-ms") }
+        if clientIdleTimeoutSeconds != other.clientIdleTimeoutSeconds || clientHeaderTimeoutSeconds != other.clientHeaderTimeoutSeconds
+            || clientBodyTimeoutSeconds != other.clientBodyTimeoutSeconds { out.append("client timeouts") }
+        if streamSlots != other.streamSlots || streamQueueBytes != other.streamQueueBytes { out.append("stream-slots/stream-queue-bytes") }
+        if proxyKeys != other.proxyKeys { out.append("proxy-keys") }
+        if logJSON != other.logJSON { out.append("log-format") }
+        if cacheLimits != other.cacheLimits { out.append("cache limits") }
+        return out
     }
 
     private static func positive(_ v: String, _ name: String) throws -> Int {

@@ -9,7 +9,9 @@ import ThinkbackCore
 /// routes to a `ProxyExchange` each. Loop thread only.
 public final class Proxy {
     public let loop: EventLoop
-    public let config: Config
+    public private(set) var config: Config
+    /// The command line's flags, which a reload keeps winning over the config file.
+    public var launchFlags: [String: String] = [:]
     let logger: Logger
     private(set) var server: HTTPServer?
     private var signals: [LoopSignal] = []
@@ -43,7 +45,7 @@ public final class Proxy {
     /// The listening socket came from systemd (`thinkback.socket`).
     public private(set) var socketActivated = false
     /// The access lines (`--access-log on` at level `info` or below), else nil.
-    let accessLog: AccessLog?
+    private(set) var accessLog: AccessLog?
 
     public init(loop: EventLoop, config: Config, logger: Logger, environment: [String: String]) throws {
         self.loop = loop
@@ -120,6 +122,7 @@ public final class Proxy {
     /// Stops on SIGINT/SIGTERM after draining; a second signal during the drain stops at once
     /// (the caller still writes the store's queue: `closeStore`).
     public func installSignalHandlers() {
+        signals.append(LoopSignal(loop: loop, signal: SIGHUP) { [unowned self] in self.reload() })
         for signo in [SIGINT, SIGTERM] {
             signals.append(LoopSignal(loop: loop, signal: signo) { [unowned self] in
                 if self.isDraining {
@@ -232,6 +235,72 @@ public final class Proxy {
         var diff = UInt8(x.count == y.count ? 0 : 1)
         for i in 0 ..< max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
         return diff == 0
+    }
+
+    /// SIGHUP: reads the config file again and applies what a running process can change
+    /// (strategies, thinking defaults, timeouts, retries, logging, keys' limits); what needs a
+    /// restart (the listener, the upstream, the store, …) keeps its running value, with a
+    /// notice naming it. A config that does not parse is refused with one error line: the
+    /// running config stays. systemd hears `RELOADING=1` then `READY=1`.
+    public func reload() {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        systemd?.notify("RELOADING=1\nMONOTONIC_USEC=\(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000)")
+        defer { systemd?.notify("READY=1\nSTATUS=config reloaded") }
+        guard let path = config.configFile else {
+            logger.notice("SIGHUP: no config file (--config): nothing to reload")
+            return
+        }
+        var next: Config
+        do {
+            next = try Config.resolve(flags: launchFlags, environment: environment, fileText: try Self.readConfigFile(path))
+        } catch {
+            logger.error("config reload refused: the running config stays", metadata: ["file": "\(path)", "error": "\(error)"])
+            return
+        }
+        let fixed = config.restartOnlyChanges(to: next)
+        // What only a restart changes keeps its running value.
+        next.listenHost = config.listenHost
+        next.listenPort = config.listenPort
+        next.upstream = config.upstream
+        next.anthropicUpstream = config.anthropicUpstream
+        next.store = config.store
+        next.storeBytes = config.storeBytes
+        next.redisPrefix = config.redisPrefix
+        next.stateDirectory = config.stateDirectory
+        next.tenantMode = config.tenantMode
+        next.maxBodyBytes = config.maxBodyBytes
+        next.maxHeaderBytes = config.maxHeaderBytes
+        next.commitTimeoutMs = config.commitTimeoutMs
+        next.clientIdleTimeoutSeconds = config.clientIdleTimeoutSeconds
+        next.clientHeaderTimeoutSeconds = config.clientHeaderTimeoutSeconds
+        next.clientBodyTimeoutSeconds = config.clientBodyTimeoutSeconds
+        next.streamSlots = config.streamSlots
+        next.streamQueueBytes = config.streamQueueBytes
+        next.proxyKeys = config.proxyKeys
+        next.logJSON = config.logJSON
+        next.cacheLimits = config.cacheLimits
+        if next.proxyKeys && next.providerKey == nil { next.providerKey = config.providerKey }
+        config = next
+        restorer.config = next
+        LogLevelBox.shared.value = Logger.Level(rawValue: next.logLevel) ?? .info
+        let wantsAccessLog = next.accessLog && LogLevelBox.shared.value <= .info
+        if wantsAccessLog && accessLog == nil {
+            accessLog = AccessLog(loop: loop, label: logger.label, json: next.logJSON)
+        } else if !wantsAccessLog, let log = accessLog {
+            log.flush()
+            accessLog = nil
+        }
+        var metadata: Logger.Metadata = ["file": "\(path)", "miss": "\(next.miss.rawValue)", "log_level": "\(next.logLevel)"]
+        if !fixed.isEmpty { metadata["restart_needed_for"] = "\(fixed.joined(separator: ","))" }
+        logger.notice("config reloaded", metadata: metadata)
+    }
+
+    /// The config file's text; nil for no file. A file that cannot be read is an error.
+    public static func readConfigFile(_ path: String?) throws -> String? {
+        guard let path else { return nil }
+        guard let bytes = try StateFiles.readFile(path) else { throw RuntimeError("--config: no file \(path)") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A file's modification time and size, to notice it changed.

@@ -24,7 +24,7 @@ final class Restorer {
     let store: any ReasoningStore
     /// Holds answers' last bytes until their captures are committed.
     let gate: CommitGate
-    let config: Config
+    var config: Config
     private let tenantHasher: TenantHasher?
     var placeholderMemory: PlaceholderRefusalMemory
     var counters = RestoreCounters()
