@@ -14,6 +14,8 @@ let package = Package(
         // GET /metrics (issue 20): the Prometheus registry and text format.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // thinkback's command line: generated --help, validation messages (issue 20).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C glue: evhttp server, curl_multi <-> libevent, typed curl setters, hiredis on the loop,
@@ -35,7 +37,9 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        .executableTarget(name: "thinkback", dependencies: ["ThinkbackRuntime", "ThinkbackCore", logging]),
+        .executableTarget(name: "thinkback", dependencies: [
+            "ThinkbackRuntime", "ThinkbackCore", logging, .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // The simulator's scripted model, rules and fidelity ledger (pure).
         .target(name: "ThinkbackSimCore", dependencies: ["ThinkbackCore"], exclude: ["KNOBS.md"]),
         .executableTarget(

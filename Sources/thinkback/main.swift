@@ -1,3 +1,4 @@
+import ArgumentParser
 import Logging
 import ThinkbackCore
 import ThinkbackRuntime
@@ -5,89 +6,135 @@ import ThinkbackRuntime
 import Glibc
 #endif
 
-let environment = ProcessEnvironment.current
-let outcome: CommandLineParser.Outcome
-do {
-    outcome = try CommandLineParser.parse(Array(CommandLine.arguments.dropFirst()))
-} catch {
-    printError("thinkback: \(error)")
-    exit(2)
+/// `thinkback [--option value]...`: runs the proxy; `thinkback keys …` manages proxy keys.
+struct Thinkback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thinkback",
+        abstract: "Gives reasoning models back the reasoning_content agent clients drop.",
+        discussion: """
+            Every option is also read from the environment variable shown and from the config file \
+            (--config): flags win over the environment, which wins over the file, which wins over the \
+            defaults. SIGHUP reloads the file.
+            """,
+        version: "thinkback \(ThinkbackVersion.string)",
+        subcommands: [Keys.self])
+
+    @OptionGroup var options: RunOptions
+
+    /// Every option of `Config` has its flag (a new one without is a bug caught at once), and
+    /// `allFlags` lists what `flags` reads.
+    private static func checkOptions() {
+        let declared = Set(RunOptions.allFlags)
+        let configured = Set(Config.options.map(\.flag))
+        precondition(declared == configured, "RunOptions and Config.options differ: \(declared.symmetricDifference(configured))")
+    }
+
+    /// The config the command line, the environment and the file make; usage errors name the option.
+    static func config(_ flags: [String: String], environment: [String: String]) throws -> Config {
+        do {
+            return try Config.resolve(flags: flags, environment: environment,
+                                      fileText: try Proxy.readConfigFile(flags["config"] ?? environment["THINKBACK_CONFIG"]))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() throws {
+        Self.checkOptions()
+        let environment = ProcessEnvironment.current
+        let flags = options.flags
+        let config = try Self.config(flags, environment: environment)
+        LogLevelBox.shared.value = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            if config.logJSON {
+                return SharedLevelLogHandler(JSONLogHandler(label: label), box: .shared)
+            }
+            return SharedLevelLogHandler(StreamLogHandler.standardError(label: label), box: .shared)
+        }
+        let logger = Logger(label: "thinkback")
+        do {
+            let loop = try EventLoop()
+            let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: environment)
+            proxy.launchFlags = flags
+            let port = try proxy.start()
+            proxy.installSignalHandlers()
+            logger.notice("listening", metadata: [
+                "address": proxy.socketActivated ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
+                "upstream": "\(config.upstream.name)",
+                "base_url": "\(config.upstream.baseURL)",
+            ])
+            proxy.notifyReady(port: port)
+            loop.run()
+            proxy.closeStore()
+            logger.notice("stopped")
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
 }
 
-switch outcome {
-case .help:
-    print(CommandLineParser.usage(
-        command: "thinkback",
-        summary: "thinkback — gives reasoning models back the reasoning_content agent clients drop."))
-    exit(0)
-case .version:
-    print("thinkback \(ThinkbackVersion.string)")
-    exit(0)
-case .keys(let action, let name, let flags):
-    // `thinkback keys add|remove NAME`, `keys list`: the proxy keys of <state-dir>/proxy-keys.
-    do {
-        let config = try Config.resolve(flags: flags, environment: environment.filter { $0.key != "THINKBACK_PROXY_KEYS" })
-        guard let directory = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
-            throw RuntimeError("no state directory: set --state-dir (or HOME, XDG_STATE_HOME)")
+/// `thinkback keys add NAME`, `keys remove NAME`, `keys list`: the proxy keys of
+/// `<state-dir>/proxy-keys` (README "Proxy keys").
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manages the keys clients present under --proxy-keys on (stored hashed in <state-dir>/proxy-keys).",
+        subcommands: [Add.self, Remove.self, List.self])
+
+    /// The state directory: `--state-dir` (given to `thinkback`, before or after `keys`), else
+    /// THINKBACK_STATE_DIR, else the default.
+    static func directory(_ root: Thinkback) throws -> String {
+            let environment = ProcessEnvironment.current
+            guard let directory = StateDirectory.resolve(flag: root.options.stateDir ?? environment["THINKBACK_STATE_DIR"], environment: environment) else {
+                throw ValidationError("no state directory: set --state-dir (or HOME, XDG_STATE_HOME)")
+            }
+            try StateFiles.ensureDirectory(directory)
+            return directory
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Adds a key and prints it, once (only its hash is kept).")
+        @Argument(help: "the key's name: 1-64 of A-Z a-z 0-9 . _ -") var name: String
+        @ParentCommand var root: Thinkback
+
+        func validate() throws {
+            guard ProxyKeySet.isValidName(name) else { throw ValidationError("a key name is 1-64 of A-Z a-z 0-9 . _ -") }
         }
-        try StateFiles.ensureDirectory(directory)
-        var keys = try StateFiles.proxyKeys(directory: directory)
-        switch action {
-        case "add":
+
+        func run() throws {
+            let directory = try Keys.directory(root)
+            var keys = try StateFiles.proxyKeys(directory: directory)
             var generator = SystemRandomNumberGenerator()
             let key = ProxyKeySet.newKey(using: &generator)
-            try keys.add(name: name ?? "", key: key)
+            do { try keys.add(name: name, key: key) } catch { throw ValidationError("\(error)") }
             try StateFiles.writeProxyKeys(keys, directory: directory)
-            // The only time the key is shown: thinkback keeps its hash only.
             print(key)
-            printError("thinkback: key \(name ?? "") added to \(directory)/proxy-keys (shown once; stored hashed)")
-        case "remove":
-            guard keys.remove(name: name ?? "") else { throw RuntimeError("no key named \(name ?? "")") }
+            printError("thinkback: key \(name) added to \(directory)/proxy-keys (shown once; stored hashed)")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Removes a key: requests with it get 401 from then on.")
+        @Argument(help: "the key's name") var name: String
+        @ParentCommand var root: Thinkback
+
+        func run() throws {
+            let directory = try Keys.directory(root)
+            var keys = try StateFiles.proxyKeys(directory: directory)
+            guard keys.remove(name: name) else { throw ValidationError("no key named \(name)") }
             try StateFiles.writeProxyKeys(keys, directory: directory)
-            printError("thinkback: key \(name ?? "") removed")
-        default:
-            for entry in keys.entries { print(entry.name) }
+            printError("thinkback: key \(name) removed")
         }
-        exit(0)
-    } catch {
-        printError("thinkback: \(error)")
-        exit(1)
     }
-case .run(let flags):
-    let config: Config
-    do {
-        config = try Config.resolve(flags: flags, environment: environment,
-                                    fileText: try Proxy.readConfigFile(flags["config"] ?? environment["THINKBACK_CONFIG"]))
-    } catch {
-        printError("thinkback: \(error)")
-        exit(2)
-    }
-    LogLevelBox.shared.value = Logger.Level(rawValue: config.logLevel) ?? .info
-    LoggingSystem.bootstrap { label in
-        if config.logJSON {
-            return SharedLevelLogHandler(JSONLogHandler(label: label), box: .shared)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Prints the keys' names.")
+        @ParentCommand var root: Thinkback
+
+        func run() throws {
+            for entry in try StateFiles.proxyKeys(directory: try Keys.directory(root)).entries { print(entry.name) }
         }
-        return SharedLevelLogHandler(StreamLogHandler.standardError(label: label), box: .shared)
-    }
-    let logger = Logger(label: "thinkback")
-    do {
-        let loop = try EventLoop()
-        let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: environment)
-        proxy.launchFlags = flags
-        let port = try proxy.start()
-        proxy.installSignalHandlers()
-        logger.notice("listening", metadata: [
-            "address": proxy.socketActivated ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
-            "upstream": "\(config.upstream.name)",
-            "base_url": "\(config.upstream.baseURL)",
-        ])
-        proxy.notifyReady(port: port)
-        loop.run()
-        proxy.closeStore()
-        logger.notice("stopped")
-        exit(0)
-    } catch {
-        logger.critical("cannot start: \(error)")
-        exit(1)
     }
 }
+
+Thinkback.main()

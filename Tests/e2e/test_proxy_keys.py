@@ -48,7 +48,7 @@ def test_without_a_provider_key_it_refuses_to_start(tmp_path, sim):
     r = subprocess.run([os.path.join(BIN, "thinkback"), "--listen", "127.0.0.1:0", "--upstream",
                         f"http://127.0.0.1:{port}/v1", "--state-dir", str(tmp_path), "--proxy-keys", "on"],
                        capture_output=True, text=True, timeout=30, env={k: v for k, v in os.environ.items() if k != "THINKBACK_PROVIDER_KEY"})
-    assert r.returncode == 2 and "THINKBACK_PROVIDER_KEY" in r.stderr
+    assert r.returncode == 64 and "THINKBACK_PROVIDER_KEY" in r.stderr
 
 
 def test_clients_use_their_key_the_provider_gets_thinkbacks(tmp_path, sim):

@@ -60,7 +60,7 @@ def test_a_bad_file_at_start_is_a_clear_error(sim, tmp_path):
     conf.write_text("miss = reject\nno-such-option = 1\n")
     r = subprocess.run([os.path.join(BIN, "thinkback"), "--listen", "127.0.0.1:0", "--config", str(conf)],
                        capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2 and "config line 2: unknown option 'no-such-option'" in r.stderr, r.stderr
+    assert r.returncode == 64 and "config line 2: unknown option 'no-such-option'" in r.stderr, r.stderr
 
 
 def test_sighup_reloads_without_dropping_a_stream_and_refuses_a_bad_file(sim, tmp_path):
@@ -115,3 +115,22 @@ def test_sighup_reloads_without_dropping_a_stream_and_refuses_a_bad_file(sim, tm
     finally:
         p.stop()
         notify.close()
+
+
+def test_the_command_line_help_version_and_usage_errors():
+    import subprocess
+    from conftest import BIN
+    tb = os.path.join(BIN, "thinkback")
+    r = subprocess.run([tb, "--help"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0
+    for flag in ("--listen", "--upstream", "--miss", "--store", "--config", "--proxy-keys", "--log-format"):
+        assert flag in r.stdout, flag
+    assert "[env: THINKBACK_MISS]" in r.stdout and "keys" in r.stdout
+    r = subprocess.run([tb, "--version"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0 and r.stdout.startswith("thinkback ")
+    r = subprocess.run([tb, "--miss", "sometimes"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 64 and "--miss: one of auto" in r.stderr
+    r = subprocess.run([tb, "--lisen", "127.0.0.1:1"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 64 and "Unknown option '--lisen'" in r.stderr and "--listen" in r.stderr
+    r = subprocess.run([tb, "keys", "add", "bad name"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 64 and "1-64 of" in r.stderr

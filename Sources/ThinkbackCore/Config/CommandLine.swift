@@ -1,29 +1,13 @@
-/// Parses `--flag value` and `--flag=value` against `Config.options`.
+/// Parses `--flag value` and `--flag=value` against a list of options: the simulator's command
+/// line (thinkback's own goes through swift-argument-parser: Sources/thinkback).
 public enum CommandLineParser {
     public enum Outcome: Equatable {
         case run(flags: [String: String])
         case help
         case version
-        /// `thinkback keys add|remove NAME`, `thinkback keys list` (with `--state-dir`).
-        case keys(action: String, name: String?, flags: [String: String])
     }
 
     public static func parse(_ arguments: [String], options: [ConfigOption] = Config.options) throws -> Outcome {
-        if arguments.first == "keys" {
-            var rest = Array(arguments.dropFirst())
-            guard let action = rest.first, ["add", "remove", "list"].contains(action) else {
-                throw ConfigError("usage: thinkback keys add NAME | remove NAME | list [--state-dir DIR]")
-            }
-            rest.removeFirst()
-            var name: String?
-            if action != "list" {
-                guard let n = rest.first, !n.hasPrefix("--") else { throw ConfigError("thinkback keys \(action) wants a NAME") }
-                name = n
-                rest.removeFirst()
-            }
-            guard case .run(let flags) = try parse(rest, options: options) else { return .help }
-            return .keys(action: action, name: name, flags: flags)
-        }
         var flags: [String: String] = [:]
         let known = Set(options.map(\.flag))
         var i = 0
@@ -56,8 +40,6 @@ public enum CommandLineParser {
             text += "  --\(option.flag)\n      \(option.help)\n      env: \(option.environmentVariable)\n"
         }
         text += "  --help, --version\n"
-        text += "\nProxy keys (--proxy-keys on):\n  \(command) keys add NAME     prints a new key (stored hashed in <state-dir>/proxy-keys)\n"
-        text += "  \(command) keys remove NAME\n  \(command) keys list\n"
         return text
     }
 }
