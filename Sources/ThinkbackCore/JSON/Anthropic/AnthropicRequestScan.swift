@@ -129,15 +129,7 @@ public struct AnthropicRequestScan: Sendable {
 
     private static func readBlocks(_ r: inout JSONReader) throws -> [AnthropicBlock] {
         let body = r.bytes
-        var blocks: [AnthropicBlock] = []
-        try r.beginArray()
-        while try r.nextElement() {
-            let start = r.offset
-            guard try r.peekKind() == .object else {
-                let v = try r.skipValue()
-                blocks.append(AnthropicBlock(range: v.range))
-                continue
-            }
+        return try r.readObjects({ start, r in
             var block = AnthropicBlock(range: start ..< start)
             try r.beginObject()
             while let key = try r.nextKey() {
@@ -164,9 +156,8 @@ public struct AnthropicRequestScan: Sendable {
                 }
             }
             block.range = start ..< r.offset
-            blocks.append(block)
-        }
-        return blocks
+            return block
+        }, other: { AnthropicBlock(range: $0) })
     }
 }
 

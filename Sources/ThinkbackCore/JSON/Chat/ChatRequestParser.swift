@@ -141,15 +141,7 @@ enum ChatRequestParser {
 
     private static func readToolCalls(_ r: inout JSONReader) throws -> [ChatRequestToolCall] {
         let body = r.bytes
-        var calls: [ChatRequestToolCall] = []
-        try r.beginArray()
-        while try r.nextElement() {
-            let start = r.offset
-            guard try r.peekKind() == .object else {
-                let v = try r.skipValue()
-                calls.append(ChatRequestToolCall(range: v.range))
-                continue
-            }
+        return try r.readObjects({ start, r in
             var call = ChatRequestToolCall(range: start ..< start)
             try r.beginObject()
             while let key = try r.nextKey() {
@@ -179,9 +171,8 @@ enum ChatRequestParser {
                 }
             }
             call.range = start ..< r.offset
-            calls.append(call)
-        }
-        return calls
+            return call
+        }, other: { ChatRequestToolCall(range: $0) })
     }
 
     private enum TopName {
