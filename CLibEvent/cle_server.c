@@ -69,6 +69,7 @@ static void reading_free(struct cle_conn *c);
 
 typedef struct cle_reading {
     struct timeval due;               /* when this phase's deadline passes; tv_sec 0: none */
+    struct timeval fires;             /* when the pending timer fires (while armed) */
     cle_framing framing;              /* the request being read */
     unsigned armed : 1;               /* the timer is pending */
     struct event *timer;              /* right after this struct */
@@ -363,9 +364,13 @@ static void conn_set_due(cle_conn *c, int seconds) {
     }
     rd->due = loop_now(s);
     rd->due.tv_sec += seconds;
-    if (!rd->armed) {
+    /* A timer armed for a later deadline (the head's, when the body's is shorter) is moved up:
+       it would otherwise let a stalled body run to the head's deadline. */
+    if (!rd->armed || evutil_timercmp(&rd->due, &rd->fires, <)) {
         struct timeval tv = { seconds, 0 };
+        if (rd->armed) event_del(rd->timer);
         rd->armed = event_add(rd->timer, &tv) == 0;
+        rd->fires = rd->due;
     }
 }
 
@@ -521,6 +526,7 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg) {
         struct timeval left;
         evutil_timersub(&rd->due, &now, &left);
         rd->armed = event_add(rd->timer, &left) == 0;
+        rd->fires = rd->due;
         return;
     }
     /* Too slow: evhttp meets the end of the stream at its next read and frees all. */

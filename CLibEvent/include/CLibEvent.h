@@ -100,6 +100,12 @@ typedef struct cle_server_options {
     int listen_fd;
 } cle_server_options;
 
+/// A TCP socket on host:port with SO_REUSEPORT (and SO_REUSEADDR, TCP_NODELAY), listening when
+/// `do_listen` (else only bound: a port reserved for the workers to share). Its port in
+/// `bound_port` (for port 0). -1 on failure, with a message in `err`.
+int cle_tcp_socket(const char *host, uint16_t port, int do_listen, int backlog, uint16_t *_Nullable bound_port,
+                   char *err, size_t err_len);
+
 /// Binds and starts serving. NULL on failure, with a message in `err`.
 cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *options,
                                      cle_request_handler handler, void *_Nullable ctx,

@@ -51,18 +51,35 @@ struct Thinkback: ParsableCommand {
             }
             return SharedLevelLogHandler(StreamLogHandler.standardError(label: label), box: .shared)
         }
-        let logger = Logger(label: "thinkback")
+        var logger = Logger(label: "thinkback")
         do {
+            // --workers: the supervisor forks here, before anything starts a thread; each
+            // worker goes on below with its own socket of the shared port.
+            var worker: Workers.Worker?
+            var workerEnvironment = environment
+            let count = Workers.count(config.workers)
+            if count > 1 {
+                worker = try Workers.start(count: count, host: config.listenHost, port: config.listenPort,
+                                           activated: SystemdActivation.listenDescriptor(environment: environment),
+                                           environment: environment, logger: logger)
+                // systemd hears the supervisor only; the socket is the worker's own.
+                for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] {
+                    workerEnvironment[name] = nil
+                }
+                logger[metadataKey: "worker"] = "\(worker!.index)"
+            }
             let loop = try EventLoop()
-            let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: environment)
+            let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: workerEnvironment)
             proxy.launchFlags = flags
+            if let worker { proxy.worker = (worker.index, worker.count, worker.listenDescriptor) }
             let port = try proxy.start()
             proxy.installSignalHandlers()
-            logger.notice("listening", metadata: [
+            logger.log(level: worker == nil ? .notice : .info, "listening", metadata: [
                 "address": proxy.socketActivated ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
                 "upstream": "\(config.upstream.name)",
                 "base_url": "\(config.upstream.baseURL)",
             ])
+            worker?.ready()
             proxy.notifyReady(port: port)
             loop.run()
             proxy.closeStore()

@@ -47,6 +47,9 @@ public struct Config: Sendable {
     public var providerKey: String?
     /// `--proxy-key-concurrency`: requests in flight per proxy key, then 429 (0: no bound).
     public var proxyKeyConcurrency = 0
+    /// `--workers`: processes serving the port (SO_REUSEPORT), each with its own loop; 0: one
+    /// per core.
+    public var workers = 1
     /// `--config`: the file read at start and again on SIGHUP.
     public var configFile: String?
     /// `--admin-key` (better: `THINKBACK_ADMIN_KEY`): lets `POST /admin/cache/clear?all=1` clear
@@ -288,6 +291,14 @@ extension Config {
             guard let n = Int(v), n >= 0 else { throw ConfigError("--proxy-key-concurrency wants a number >= 0") }
             c.proxyKeyConcurrency = n
         },
+        ConfigOption(flag: "workers", help: "worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and the store (sqlite or redis); a number, or auto for one per core (default 1)") { c, v in
+            if v == "auto" {
+                c.workers = 0   // one per core: the runtime counts them
+            } else {
+                guard let n = Int(v), (1 ... 256).contains(n) else { throw ConfigError("--workers: a number from 1 to 256, or auto") }
+                c.workers = n
+            }
+        },
         ConfigOption(flag: "config", help: "a file of `name = value` lines (these options' names), read at start and again on SIGHUP; flags and THINKBACK_* variables win over it (default none)") { c, v in
             c.configFile = v
         },
@@ -363,6 +374,7 @@ extension Config {
         if streamSlots != other.streamSlots || streamQueueBytes != other.streamQueueBytes { out.append("stream-slots/stream-queue-bytes") }
         if proxyKeys != other.proxyKeys { out.append("proxy-keys") }
         if logJSON != other.logJSON { out.append("log-format") }
+        if workers != other.workers { out.append("workers") }
         if cacheLimits != other.cacheLimits { out.append("cache limits") }
         return out
     }

@@ -10,6 +10,8 @@ import ThinkbackCore
 public final class Proxy {
     public let loop: EventLoop
     public private(set) var config: Config
+    /// Under `--workers`: this worker's index, the count, and its listening socket.
+    public var worker: (index: Int, count: Int, listenDescriptor: Int32)?
     /// The command line's flags, which a reload keeps winning over the config file.
     public var launchFlags: [String: String] = [:]
     let logger: Logger
@@ -80,8 +82,8 @@ public final class Proxy {
             maxBodyBytes: config.maxBodyBytes, maxHeaderBytes: config.maxHeaderBytes,
             idleTimeoutSeconds: config.clientIdleTimeoutSeconds, headerTimeoutSeconds: config.clientHeaderTimeoutSeconds,
             bodyTimeoutSeconds: config.clientBodyTimeoutSeconds)
-        options.listenDescriptor = SystemdActivation.listenDescriptor(environment: environment)
-        socketActivated = options.listenDescriptor != nil
+        options.listenDescriptor = worker?.listenDescriptor ?? SystemdActivation.listenDescriptor(environment: environment)
+        socketActivated = worker == nil && options.listenDescriptor != nil
         let server = try HTTPServer(loop: loop, options: options) { [unowned self] request in
             self.handle(request)
         }
@@ -448,6 +450,9 @@ public final class Proxy {
         field("version", ThinkbackVersion.string)
         field("state", isDraining ? "draining" : "serving")
         field("uptime_seconds", String((loop.nowMs - startedMs) / 1000), quoted: false)
+        // Under --workers each worker answers for itself (its counters, its hot tier).
+        field("worker", String(worker?.index ?? 0), quoted: false)
+        field("workers", String(worker?.count ?? 1), quoted: false)
         out.append(contentsOf: #""upstream":{"#.utf8)
         field("name", config.upstream.name)
         field("base_url", config.upstream.baseURL)
