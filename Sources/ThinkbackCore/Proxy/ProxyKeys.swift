@@ -70,10 +70,8 @@ public struct ProxyKeySet: Sendable, Equatable {
     public func name(of presented: some StringProtocol) -> String? {
         let d = Self.digest(String(presented))
         var found: Int?
-        for (i, entry) in entries.enumerated() {
-            var diff: UInt8 = 0
-            for (a, b) in zip(entry.digest, d) { diff |= a ^ b }
-            if diff == 0 && found == nil { found = i }
+        for (i, entry) in entries.enumerated() where ConstantTime.equal(entry.digest, d) && found == nil {
+            found = i
         }
         return found.map { entries[$0].name }
     }

@@ -15,9 +15,11 @@ public enum AnthropicRestore {
                                    content: UnsafeRawBufferPointer(rebasing: body[message.content.valueRange]))
                 continue
             }
-            let ids = message.toolUses.compactMap { $0.id.map { Array($0.utf8) } }
+            let uses = message.toolUses
+            let ids = uses.compactMap { $0.id.map { Array($0.utf8) } }
             let turn = AssistantTurn(messageIndex: index, reasoning: message.hasThinking ? .present : .absent,
-                                     toolCallIDs: ids, content: contentKey(message, body: body), history: history.digest())
+                                     toolCallIDs: ids, content: contentKey(message, uses: uses, body: body),
+                                     history: history.digest())
             history.addAssistant(content: turn.content)
             turns.append(turn)
         }
@@ -27,8 +29,12 @@ public enum AnthropicRestore {
     /// The id-free content key of a request's assistant message: its text blocks (or string)
     /// joined and trimmed, then each `tool_use`'s name and canonical input.
     public static func contentKey(_ message: AnthropicMessage, body: UnsafeRawBufferPointer) -> ContentKeyHasher {
+        contentKey(message, uses: message.toolUses, body: body)
+    }
+
+    static func contentKey(_ message: AnthropicMessage, uses: [AnthropicBlock], body: UnsafeRawBufferPointer) -> ContentKeyHasher {
         var hasher = ContentKeyHasher(content: ChatContentText.normalized(message.content, in: body))
-        for use in message.toolUses {
+        for use in uses {
             let input = use.input.map { UnsafeRawBufferPointer(rebasing: body[$0]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
             hasher.addToolCall(name: (use.name ?? "").utf8, arguments: JSONCanonical.canonicalArguments(input))
         }

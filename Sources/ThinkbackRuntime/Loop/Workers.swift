@@ -124,7 +124,7 @@ public enum Workers {
             close(fds[1])
             pids[pid] = index
             readyPipes[index] = fds[0]
-            startedAt[index] = Self.nowMs()
+            startedAt[index] = StartupClock.nowMs()
             return nil
         }
 
@@ -192,7 +192,7 @@ public enum Workers {
                 if stopping { continue }
                 logger.warning("worker died: starting it again", metadata: [
                     "worker": "\(index)", "status": "\(status)"])
-                if Self.nowMs() - (startedAt[index] ?? 0) < 1000 { usleep(1_000_000) }
+                if StartupClock.nowMs() - (startedAt[index] ?? 0) < 1000 { usleep(1_000_000) }
                 do {
                     if let worker = try spawn(index) {
                         // In the new child: the supervisor's loop is not ours; go serve.
@@ -204,12 +204,6 @@ public enum Workers {
                     logger.error("cannot start worker \(index) again", metadata: ["error": "\(error)"])
                 }
             }
-        }
-
-        static func nowMs() -> UInt64 {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
         }
     }
 

@@ -19,10 +19,8 @@ final class ProxyMetrics {
     private let firstByte: DurationHistogram
     private let total: DurationHistogram
     private let commitWait: DurationHistogram
-    /// Monotonic counts kept elsewhere, exported as counters: the last value sent per name.
+    /// Monotonic counts kept elsewhere, exported as counters: the last value sent per series.
     private var exported: [String: Int] = [:]
-    private var counters: [String: Prometheus.Counter] = [:]
-    private var gauges: [String: Prometheus.Gauge] = [:]
 
     private struct RequestLabel: Hashable {
         var route: String
@@ -82,28 +80,19 @@ final class ProxyMetrics {
     /// A count kept elsewhere, as a counter (it only grows; a drop — a store reopened — is
     /// ignored until it passes the last value).
     func export(counter name: String, help: String, labels: [(String, String)] = [], value: Int) {
+        // At scrape time only: the registry hands back the collector it made for these labels.
+        // Made (at 0) even before it counts anything, so the series is there for queries.
+        let counter = registry.makeCounter(descriptor: Self.name(name, help), labels: labels + [("upstream", upstream)])
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
-        let c = counters[key] ?? {
-            let made = registry.makeCounter(descriptor: Self.name(name, help), labels: labels + [("upstream", upstream)])
-            counters[key] = made
-            return made
-        }()
         let last = exported[key] ?? 0
-        if value > last {
-            c.increment(by: Int64(value - last))
-            exported[key] = value
-        }
+        guard value > last else { return }
+        counter.increment(by: Int64(value - last))
+        exported[key] = value
     }
 
     /// A level kept elsewhere, as a gauge.
     func export(gauge name: String, help: String, labels: [(String, String)] = [], value: Double) {
-        let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
-        let g = gauges[key] ?? {
-            let made = registry.makeGauge(descriptor: Self.name(name, help), labels: labels + [("upstream", upstream)])
-            gauges[key] = made
-            return made
-        }()
-        g.set(to: value)
+        registry.makeGauge(descriptor: Self.name(name, help), labels: labels + [("upstream", upstream)]).set(to: value)
     }
 
     /// The exposition.

@@ -384,7 +384,7 @@ public final class RedisStore: ReasoningStore {
     /// then answers; false if Redis is down or fails meanwhile.
     public func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void) {
         var pattern = Self.globEscaped(options.prefix)
-        pattern += tenant.map { Self.hex($0.bytes) + ":*" } ?? "*"
+        pattern += tenant.map { "\($0):*" } ?? "*"   // TenantID's description: its lower-case hex
         clearStep(pattern: pattern, cursor: "0", completion: completion)
     }
 
@@ -400,11 +400,6 @@ public final class RedisStore: ReasoningStore {
             if next == "0" { completion(true) } else { clearStep(pattern: pattern, cursor: next, completion: completion) }
         }
         if !sent { completion(false) }
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     /// `text` with the glob characters of Redis' MATCH escaped.
