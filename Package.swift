@@ -11,9 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        // GET /metrics (issue 20): the Prometheus registry and text format.
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // thinkback's command line: generated --help, validation messages (issue 20).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -34,8 +31,6 @@ let package = Package(
         // The loop: server, upstream client, routing, stores, config, logs.
         .target(name: "ThinkbackRuntime", dependencies: [
             "CLibEvent", "CSQLite", "ThinkbackCore", logging,
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "thinkback", dependencies: [
             "ThinkbackRuntime", "ThinkbackCore", logging, .product(name: "ArgumentParser", package: "swift-argument-parser"),

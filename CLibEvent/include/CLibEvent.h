@@ -106,6 +106,19 @@ typedef struct cle_server_options {
 int cle_tcp_socket(const char *host, uint16_t port, int do_listen, int backlog, uint16_t *_Nullable bound_port,
                    char *err, size_t err_len);
 
+/// Zeroed memory `bytes` long that processes forked after this call share (an anonymous
+/// shared mapping: the --workers counters). NULL on failure.
+void *_Nullable cle_shared_map(size_t bytes);
+
+/// The cores this process may run on (its CPU affinity); 0 if unknown.
+int cle_cpus_allowed(void);
+
+/// Relaxed atomic access to one 64-bit cell of shared memory: another process may read or
+/// write it at the same time (no tearing, no ordering promised).
+static inline uint64_t cle_cell_load(const uint64_t *cell) { return __atomic_load_n(cell, __ATOMIC_RELAXED); }
+static inline void cle_cell_store(uint64_t *cell, uint64_t value) { __atomic_store_n(cell, value, __ATOMIC_RELAXED); }
+static inline uint64_t cle_cell_add(uint64_t *cell, uint64_t n) { return __atomic_add_fetch(cell, n, __ATOMIC_RELAXED); }
+
 /// Binds and starts serving. NULL on failure, with a message in `err`.
 cle_server *_Nullable cle_server_new(cle_loop *loop, const cle_server_options *options,
                                      cle_request_handler handler, void *_Nullable ctx,

@@ -57,7 +57,9 @@ struct Thinkback: ParsableCommand {
             // worker goes on below with its own socket of the shared port.
             var worker: Workers.Worker?
             var workerEnvironment = environment
-            let count = Workers.count(config.workers)
+            let count = Workers.count(config.workers, store: config.store)
+            // The counters every worker adds to: mapped before the fork, so they share it.
+            let stats = StatsBoard(slots: count)
             if count > 1 {
                 worker = try Workers.start(count: count, host: config.listenHost, port: config.listenPort,
                                            activated: SystemdActivation.listenDescriptor(environment: environment),
@@ -67,15 +69,18 @@ struct Thinkback: ParsableCommand {
                     workerEnvironment[name] = nil
                 }
                 logger[metadataKey: "worker"] = "\(worker!.index)"
+                stats.attach(slot: worker!.index)
+            } else {
+                stats.attach(slot: 0)
             }
             let loop = try EventLoop()
-            let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: workerEnvironment)
+            let proxy = try Proxy(loop: loop, config: config, logger: logger, environment: workerEnvironment, stats: stats)
             proxy.launchFlags = flags
             if let worker { proxy.worker = (worker.index, worker.count, worker.listenDescriptor) }
             let port = try proxy.start()
             proxy.installSignalHandlers()
             logger.log(level: worker == nil ? .notice : .info, "listening", metadata: [
-                "address": proxy.socketActivated ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
+                "address": proxy.socketActivated || worker?.socketActivated == true ? "systemd socket :\(port)" : "\(config.listenHost):\(port)",
                 "upstream": "\(config.upstream.name)",
                 "base_url": "\(config.upstream.baseURL)",
             ])

@@ -85,4 +85,33 @@ final class AccessLogTests: XCTestCase {
         log.flush()
         XCTAssertEqual((written + readAll()).split(separator: "\n").count, 400)
     }
+
+    func testUnderWorkersEachWriteIsWholeLinesWithinPipeBuf() throws {
+        // A datagram socket shows each write(2) apart.
+        var pair: [Int32] = [-1, -1]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &pair), 0)
+        defer { close(pair[0]); close(pair[1]) }
+        var size: Int32 = 1 << 20
+        setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(pair[0], SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        _ = fcntl(pair[0], F_SETFL, O_NONBLOCK)
+        let loop = try EventLoop()
+        let log = AccessLog(loop: loop, fd: pair[1])
+        log.sharedStream = true
+        for id in 1 ... 60 { log.record(entry(id: UInt64(id))) }
+        log.flush()
+        var writes: [[UInt8]] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(pair[0], &chunk, chunk.count)
+            if n <= 0 { break }
+            writes.append(Array(chunk[..<n]))
+        }
+        XCTAssertGreaterThan(writes.count, 1, "60 lines are more than one PIPE_BUF")
+        for w in writes {
+            XCTAssertLessThanOrEqual(w.count, AccessLog.atomicWrite)
+            XCTAssertEqual(w.last, UInt8(ascii: "\n"), "a write ends at a line's end")
+        }
+        XCTAssertEqual(writes.joined().split(separator: UInt8(ascii: "\n")).count, 60)
+    }
 }

@@ -119,7 +119,8 @@ final class RestoreTests: XCTestCase {
         // The upstream reads the request on a pooled connection and hangs up without a byte:
         // curl itself resends it on a new connection, rewinding the gathered body (its seek
         // callback). thinkback's own retries are off, so only that can answer 200.
-        let f = try ProxyFixture(proxyArguments: ["--retries", "0"])
+        // One worker: the pooled connection is that worker's.
+        let f = try ProxyFixture(proxyArguments: ["--retries", "0", "--workers", "1"])
         defer { f.stop() }
         let message = try firstTurn(on: f)   // leaves a pooled connection behind
         let body = try secondTurn(after: message, size: 300_000)

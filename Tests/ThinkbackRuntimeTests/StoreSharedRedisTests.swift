@@ -19,11 +19,11 @@ final class StoreSharedRedisTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 
-    private func startProxy() throws -> TestProcess {
+    private func startProxy(_ extra: [String] = []) throws -> TestProcess {
         try TestProcess("thinkback", arguments: [
             "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:\(sim.port)/v1", "--retry-base-ms", "20",
             "--state-dir", stateDirectory, "--store", "redis://127.0.0.1:\(redis.port)", "--redis-timeout-ms", "500",
-        ])
+        ] + extra)
     }
 
     private func ledger() throws -> [String: Int] {
@@ -61,7 +61,9 @@ final class StoreSharedRedisTests: XCTestCase {
     }
 
     func testRequestsKeepFlowingWhileRedisIsDownAndSharingResumesWhenItIsBack() throws {
-        let a = try startProxy()
+        // One worker in A: while Redis is away each worker's hot tier holds what it captured
+        // itself, and the second turn must meet the first's worker.
+        let a = try startProxy(["--workers", "1"])
         let b = try startProxy()
         defer { a.stop(); b.stop() }
         redis.kill()

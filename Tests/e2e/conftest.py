@@ -14,7 +14,7 @@ BIN = os.environ.get("THINKBACK_BIN_DIR") or os.path.join(os.path.dirname(__file
 
 
 class Proc:
-    def __init__(self, name, args, env=None, max_files=None):
+    def __init__(self, name, args, env=None, max_files=None, preexec=None):
         self.log_path = f"/tmp/thinkback-e2e-{name}-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+b")
         if name == "thinkback" and "--state-dir" not in args:
@@ -23,8 +23,8 @@ class Proc:
             args = list(args) + ["--state-dir", tempfile.mkdtemp(prefix="thinkback-e2e-state-")]
         self.p = subprocess.Popen([os.path.join(BIN, name)] + args, stdout=self.log, stderr=self.log,
                                   env={**os.environ, **env} if env else None,
-                                  preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)))
-                                  if max_files else None)
+                                  preexec_fn=preexec or ((lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)))
+                                                         if max_files else None))
         self.port = None
         deadline = time.time() + 20
         while time.time() < deadline:

@@ -12,7 +12,8 @@ BODY = b'{"model":"mimo-v2.5-pro","stream":%s,"messages":[{"role":"user","conten
 
 
 def start(sim_port, failpoints, *args):
-    return Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1", *args],
+    # One worker: a failpoint counts the calls of one process.
+    return Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{sim_port}/v1", "--workers", "1", *args],
                 env={"THINKBACK_FAILPOINTS": failpoints})
 
 

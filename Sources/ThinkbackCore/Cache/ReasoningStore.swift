@@ -55,11 +55,18 @@ public protocol ReasoningStore: AnyObject {
     /// calls `completion` once, on the loop, when that is done where the store keeps its data
     /// (false: it could not be).
     func clear(tenant: TenantID?, completion: @escaping (Bool) -> Void)
+
+    /// Drops what this process keeps of `tenant`'s values (nil: everyone's) beside the store
+    /// itself — a hot tier — after another process cleared them from the shared store.
+    func forgetLocalCopies(tenant: TenantID?)
 }
 
 extension ReasoningStore {
     /// Nothing is available without waiting, by default.
     public func lookupNow(_ key: CacheKey) -> StoredReasoning? { nil }
+
+    /// Nothing is kept beside the store, by default.
+    public func forgetLocalCopies(tenant: TenantID?) {}
 
     /// Stores that expire on their own (Redis) need no sweep.
     public func removeExpired() {}

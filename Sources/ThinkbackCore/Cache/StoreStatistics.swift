@@ -28,6 +28,10 @@ public struct StoreStatistics: Hashable, Sendable {
     /// Whether the store is failing right now and requests run on the hot tier alone
     /// (product.md §5: degraded to memory). Cleared by the next success.
     public var degraded = false
+    /// When `entries`, `keys` and `bytes` were last taken from (or written to) the store itself,
+    /// on the system's monotonic clock in nanoseconds (0: never; a store of one process keeps it
+    /// 0). Several processes share a store: the latest of their views is the truth.
+    public var totalsObservedNs: UInt64 = 0
 
     /// All counters at zero.
     public init() {}

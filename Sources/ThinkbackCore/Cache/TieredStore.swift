@@ -72,6 +72,11 @@ public final class TieredStore: ReasoningStore {
         cold.clear(tenant: tenant, completion: completion)
     }
 
+    /// The hot tier: the cold store was cleared by another process.
+    public func forgetLocalCopies(tenant: TenantID?) {
+        hot.clear(tenant: tenant) { _ in }
+    }
+
     /// The hot tier has every insert at once; what counts is the cold store's commit.
     public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
         cold.whenCommitted(completion)

@@ -47,9 +47,10 @@ public struct Config: Sendable {
     public var providerKey: String?
     /// `--proxy-key-concurrency`: requests in flight per proxy key, then 429 (0: no bound).
     public var proxyKeyConcurrency = 0
-    /// `--workers`: processes serving the port (SO_REUSEPORT), each with its own loop; 0: one
-    /// per core.
-    public var workers = 1
+    /// `--workers`: processes serving the port (SO_REUSEPORT), each with its own loop; 0 (the
+    /// default, `auto`): one per core this process may run on, one with the memory store (which
+    /// is per process).
+    public var workers = 0
     /// `--config`: the file read at start and again on SIGHUP.
     public var configFile: String?
     /// `--admin-key` (better: `THINKBACK_ADMIN_KEY`): lets `POST /admin/cache/clear?all=1` clear
@@ -291,7 +292,7 @@ extension Config {
             guard let n = Int(v), n >= 0 else { throw ConfigError("--proxy-key-concurrency wants a number >= 0") }
             c.proxyKeyConcurrency = n
         },
-        ConfigOption(flag: "workers", help: "worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and the store (sqlite or redis); a number, or auto for one per core (default 1)") { c, v in
+        ConfigOption(flag: "workers", help: "worker processes, each with its own event loop, sharing the port (SO_REUSEPORT) and the store (sqlite or redis); a number, or auto for one per core this process may run on (default auto; 1 with --store memory, which one process holds)") { c, v in
             if v == "auto" {
                 c.workers = 0   // one per core: the runtime counts them
             } else {
@@ -325,6 +326,9 @@ extension Config {
             if let value = flags[option.flag] ?? environment[option.environmentVariable] ?? file[option.flag] {
                 try option.apply(&config, value)
             }
+        }
+        if config.workers > 1, case .memory = config.store {
+            throw ConfigError("--workers \(config.workers) needs a store the workers share (--store sqlite or redis): the memory store is one process's")
         }
         if config.proxyKeys && config.providerKey == nil {
             throw ConfigError("--proxy-keys on needs the provider key thinkback calls the provider with: THINKBACK_PROVIDER_KEY (or --provider-key)")

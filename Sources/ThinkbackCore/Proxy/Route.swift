@@ -1,5 +1,5 @@
 /// The routes thinkback serves (docs/product.md §7).
-public enum Route: Equatable, Sendable {
+public enum Route: Equatable, Sendable, CaseIterable {
     /// `POST /v1/chat/completions`, `/chat/completions`: restored and captured.
     case chatCompletions
     /// `POST /anthropic/v1/messages`, `/v1/messages`: the Anthropic-compatible API.

@@ -1,5 +1,6 @@
 import CLibEvent
 import Logging
+import ThinkbackCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,8 @@ public enum Workers {
         public let count: Int
         /// Its listening socket.
         public let listenDescriptor: Int32
+        /// The socket is systemd's (`thinkback.socket`), shared by every worker.
+        public let socketActivated: Bool
         /// Written once the worker serves (`ready()`).
         let readyDescriptor: Int32
 
@@ -29,9 +32,15 @@ public enum Workers {
         }
     }
 
-    /// The number of workers `configured` (0: one per online core).
-    public static func count(_ configured: Int) -> Int {
-        configured > 0 ? configured : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// The number of workers `configured`; 0 (`auto`): one per core this process may run on
+    /// (its CPU affinity: `taskset`, a cgroup's cpuset, systemd's `CPUAffinity=`), one with the
+    /// memory store, which the workers could not share.
+    public static func count(_ configured: Int, store: StoreChoice) -> Int {
+        if configured > 0 { return configured }
+        if case .memory = store { return 1 }
+        let allowed = Int(cle_cpus_allowed())
+        if allowed > 0 { return min(allowed, 256) }
+        return max(1, min(256, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
     /// Forks `count` workers on host:port (a port is picked for 0) and returns in each of them;
@@ -119,7 +128,7 @@ public enum Workers {
                         _exit(1)
                     }
                 }
-                return Worker(index: index, count: count, listenDescriptor: listen, readyDescriptor: fds[1])
+                return Worker(index: index, count: count, listenDescriptor: listen, socketActivated: activated != nil, readyDescriptor: fds[1])
             }
             close(fds[1])
             pids[pid] = index

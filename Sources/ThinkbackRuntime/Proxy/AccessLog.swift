@@ -38,6 +38,9 @@ final class AccessLog {
     private var stamp: [UInt8] = []
     /// Bytes that could not be written (the descriptor refused them).
     private(set) var droppedBytes = 0
+    /// Other processes write to the same stream (`--workers`): writes are cut at line ends into
+    /// pieces of at most `PIPE_BUF` bytes, which a pipe keeps whole, so lines never interleave.
+    var sharedStream = false
     static let flushBytes = 32 << 10
 
     /// One JSON object per line (`--log-format json`) instead of key=value text.
@@ -123,13 +126,27 @@ final class AccessLog {
         buffer.append(contentsOf: " [ThinkbackRuntime] access\n".utf8)
     }
 
+    /// `PIPE_BUF` on Linux.
+    static let atomicWrite = 4096
+
     /// Writes what is waiting, now.
     func flush() {
         guard !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                var end = raw.count
+                if sharedStream && end - done > Self.atomicWrite {
+                    // The last line end within PIPE_BUF (a longer line goes alone, as it is).
+                    var cut = done + Self.atomicWrite
+                    while cut > done && raw[cut - 1] != UInt8(ascii: "\n") { cut -= 1 }
+                    if cut == done {
+                        cut = done + Self.atomicWrite
+                        while cut < raw.count && raw[cut - 1] != UInt8(ascii: "\n") { cut += 1 }
+                    }
+                    end = cut
+                }
+                let n = write(fd, raw.baseAddress! + done, end - done)
                 if n > 0 {
                     done += n
                 } else if n < 0 && errno == EINTR {

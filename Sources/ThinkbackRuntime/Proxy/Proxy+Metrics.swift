@@ -1,55 +1,76 @@
 import ThinkbackCore
 
 extension Proxy {
-    /// The scrape: what the proxy counts anyway, copied into the registry now, then the
-    /// registry's exposition (`ProxyMetrics`).
+    /// This worker's levels and its store's view, on the board (before a status or a scrape is
+    /// drawn, and every second).
+    func publishLevels() {
+        stats.store(.streamQueuedBytes, server?.streamQueuedBytes ?? 0)
+        stats.mirror(.acceptPauses, server?.acceptPauses ?? 0)
+        stats.store(.draining, isDraining ? 1 : 0)
+        restorer.publishStatistics()
+    }
+
+    /// The scrape: every worker's counts, from the board (`PrometheusText`).
     func metricsBody() -> [UInt8] {
-        let m = metrics
-        m.export(gauge: "thinkback_requests_in_flight", help: "Proxied requests not yet answered", value: Double(inFlight))
-        m.export(gauge: "thinkback_streams_open", help: "Streams being relayed", value: Double(streaming))
-        m.export(gauge: "thinkback_stream_queued_bytes", help: "Bytes queued for slow stream clients",
-                 value: Double(server?.streamQueuedBytes ?? 0))
-        m.export(counter: "thinkback_accept_pauses_total", help: "Times accepting paused at the descriptor limit",
-                 value: server?.acceptPauses ?? 0)
-        m.export(gauge: "thinkback_draining", help: "1 while shutting down", value: isDraining ? 1 : 0)
+        publishLevels()
+        let t = stats.total()
+        var m = PrometheusText(upstream: config.upstream.name)
 
-        let store = restorer.store.statistics
-        let name = config.store.name
-        let s = [("store", name)]
-        m.export(gauge: "thinkback_store_up", help: "1 while the store works, 0 while degraded to memory (Redis down, disk full)",
-                 labels: s, value: store.degraded ? 0 : 1)
-        m.export(counter: "thinkback_store_errors_total", help: "Store operations that failed", labels: s, value: store.failures)
-        m.export(gauge: "thinkback_cache_entries", help: "Captures the store holds", labels: s, value: Double(store.entries))
-        m.export(gauge: "thinkback_cache_keys", help: "Keys the store holds", labels: s, value: Double(store.keys))
-        m.export(gauge: "thinkback_cache_bytes", help: "Bytes the store's captures count against its bound", labels: s,
-                 value: Double(store.bytes))
-        m.export(counter: "thinkback_cache_evictions_total", help: "Captures evicted to stay within bounds", labels: s,
-                 value: store.evictions)
-        m.export(counter: "thinkback_cache_expirations_total", help: "Captures expired", labels: s, value: store.expirations)
-        m.export(counter: "thinkback_cache_ambiguous_total", help: "Keys two different captures claimed", labels: s,
-                 value: store.ambiguous)
-
-        let c = restorer.counters
-        for (kind, value) in [("context", c.hitsContext), ("tool_call_id", c.hitsToolCallID), ("content", c.hitsContent)] {
-            m.export(counter: "thinkback_restore_hits_total", help: "Assistant messages restored, by the kind of key that found them",
-                     labels: [("key", kind)], value: value)
+        m.family("thinkback_requests_total", "counter", "Requests answered, by route and status")
+        for (route, status, count) in t.requests {
+            m.sample("thinkback_requests_total", [("route", route.name), ("status", String(status))], String(count))
         }
-        m.export(counter: "thinkback_restore_misses_total", help: "Assistant messages whose reasoning was not cached", value: c.misses)
-        for strategy in MissStrategy.allCases where strategy != .auto {
-            m.export(counter: "thinkback_restore_fallbacks_total", help: "Misses handled, by strategy",
-                     labels: [("strategy", strategy.rawValue)], value: c.fallbacks[strategy] ?? 0)
-        }
-        m.export(counter: "thinkback_auto_retries_total", help: "Requests auto retried with textualize after a refusal", value: c.autoRetries)
-        m.export(counter: "thinkback_restore_rejected_total", help: "Requests answered 409 under --miss reject", value: c.rejected)
-        m.export(counter: "thinkback_invalid_json_total", help: "Requests refused as invalid JSON", value: c.invalidJSON)
-        m.export(counter: "thinkback_captures_total", help: "Answers captured", value: c.captured)
-        m.export(counter: "thinkback_captures_skipped_total", help: "Answers not captured (unreadable, cut off, too large)",
-                 value: c.captureSkipped)
+        m.counter("thinkback_request_bytes_total", "Request body bytes received from clients", [], t[.bytesIn])
+        m.counter("thinkback_response_bytes_total", "Response body bytes sent to clients", [], t[.bytesOut])
+        m.histogram("thinkback_upstream_first_byte_seconds", "From the request to the upstream answer's head (time to first byte)",
+                    stats.firstByte, t, unitsPerSecond: 1000)
+        m.histogram("thinkback_request_duration_seconds", "From the request to its last byte sent", stats.duration, t, unitsPerSecond: 1000)
+        m.histogram("thinkback_commit_wait_seconds", "How long an answer's last bytes waited for its capture's commit",
+                    stats.commitWait, t, unitsPerSecond: 1_000_000)
 
-        let g = restorer.gate.counters
-        m.export(counter: "thinkback_commit_held_total", help: "Answers held for their capture's commit", value: g.held)
-        m.export(counter: "thinkback_commit_timeouts_total", help: "Held answers released by --commit-timeout-ms", value: g.timeouts)
-        m.export(counter: "thinkback_commit_failures_total", help: "Captures the store could not commit", value: g.failures)
-        return m.scrape()
+        m.gauge("thinkback_workers", "Worker processes serving", [], max(1, t[.alive]))
+        m.gauge("thinkback_requests_in_flight", "Proxied requests not yet answered", [], t[.inFlight])
+        m.gauge("thinkback_streams_open", "Streams being relayed", [], t[.streaming])
+        m.gauge("thinkback_stream_queued_bytes", "Bytes queued for slow stream clients", [], t[.streamQueuedBytes])
+        m.counter("thinkback_accept_pauses_total", "Times accepting paused at the descriptor limit", [], t[.acceptPauses])
+        m.gauge("thinkback_draining", "1 while shutting down", [], t[.draining] > 0 ? 1 : 0)
+
+        let store = t.store
+        let s = [("store", config.store.name)]
+        m.gauge("thinkback_store_up", "1 while the store works, 0 while degraded to memory (Redis down, disk full)", s,
+                store.degraded ? 0 : 1)
+        m.counter("thinkback_store_errors_total", "Store operations that failed", s, store.failures)
+        m.gauge("thinkback_cache_entries", "Captures the store holds", s, store.entries)
+        m.gauge("thinkback_cache_keys", "Keys the store holds", s, store.keys)
+        m.gauge("thinkback_cache_bytes", "Bytes the store's captures count against its bound", s, store.bytes)
+        m.counter("thinkback_cache_evictions_total", "Captures evicted to stay within bounds", s, store.evictions)
+        m.counter("thinkback_cache_expirations_total", "Captures expired", s, store.expirations)
+        m.counter("thinkback_cache_ambiguous_total", "Keys two different captures claimed", s, store.ambiguous)
+
+        m.metric("thinkback_restore_hits_total", "counter", "Assistant messages restored, by the kind of key that found them", [
+            ([("key", "context")], t[.hitsContext]), ([("key", "tool_call_id")], t[.hitsToolCallID]), ([("key", "content")], t[.hitsContent]),
+        ])
+        m.counter("thinkback_restore_misses_total", "Assistant messages whose reasoning was not cached", [], t[.misses])
+        m.metric("thinkback_restore_fallbacks_total", "counter", "Misses handled, by strategy",
+                 MissStrategy.allCases.filter { $0 != .auto }.map { ([("strategy", $0.rawValue)], t.fallbacks($0)) })
+        m.counter("thinkback_auto_retries_total", "Requests auto retried with textualize after a refusal", [], t[.autoRetries])
+        m.counter("thinkback_restore_rejected_total", "Requests answered 409 under --miss reject", [], t[.rejected])
+        m.counter("thinkback_invalid_json_total", "Requests refused as invalid JSON", [], t[.invalidJSON])
+        m.counter("thinkback_captures_total", "Answers captured", [], t[.captured])
+        m.counter("thinkback_captures_skipped_total", "Answers not captured (unreadable, cut off, too large)", [], t[.captureSkipped])
+
+        m.counter("thinkback_commit_held_total", "Answers held for their capture's commit", [], t[.held])
+        m.counter("thinkback_commit_timeouts_total", "Held answers released by --commit-timeout-ms", [], t[.timeouts])
+        m.counter("thinkback_commit_failures_total", "Captures the store could not commit", [], t[.commitFailures])
+        return m.bytes
+    }
+
+    /// One finished exchange, counted for `/metrics`.
+    func recordRequest(route: Route, status: Int, bytesIn: Int, bytesOut: Int, firstByteMs: UInt64?, totalMs: UInt64) {
+        stats.countRequest(route: route, status: status)
+        if bytesIn > 0 { stats.add(.bytesIn, bytesIn) }
+        if bytesOut > 0 { stats.add(.bytesOut, bytesOut) }
+        if let firstByteMs { stats.record(stats.firstByte, firstByteMs) }
+        stats.record(stats.duration, totalMs)
     }
 }

@@ -11,7 +11,9 @@ public final class Proxy {
     public let loop: EventLoop
     public private(set) var config: Config
     /// Under `--workers`: this worker's index, the count, and its listening socket.
-    public var worker: (index: Int, count: Int, listenDescriptor: Int32)?
+    public var worker: (index: Int, count: Int, listenDescriptor: Int32)? {
+        didSet { accessLog?.sharedStream = (worker?.count ?? 1) > 1 }
+    }
     /// The command line's flags, which a reload keeps winning over the config file.
     public var launchFlags: [String: String] = [:]
     let logger: Logger
@@ -24,20 +26,18 @@ public final class Proxy {
     private var nextRequestID: UInt64 = 0
 
     // loop thread only
-    var inFlight = 0
-    var streaming = 0
+    var inFlight = 0 { didSet { stats.store(.inFlight, inFlight) } }
+    var streaming = 0 { didSet { stats.store(.streaming, streaming) } }
     private var acceptPauseLoggedMs: UInt64 = 0
-    var served: UInt64 = 0
     public private(set) var isDraining = false
 
     let restorer: Restorer
-    /// `GET /metrics`.
-    let metrics: ProxyMetrics
+    /// The counters of the status JSON and `/metrics`, in memory every worker shares.
+    let stats: StatsBoard
     /// `--proxy-keys on`: the keys clients must present, and how many requests each has in flight.
     private var proxyKeys: ProxyKeySet?
     private var proxyKeysStamp = ""
     private var proxyKeysDirectory = ""
-    private var inFlightByKey: [String: Int] = [:]
     /// Requests, restored and missed messages per second for the status page's chart.
     var history = SecondCounters(series: 3, capacity: 300)
     private var historyTimer: LoopTimer?
@@ -49,17 +49,19 @@ public final class Proxy {
     /// The access lines (`--access-log on` at level `info` or below), else nil.
     private(set) var accessLog: AccessLog?
 
-    public init(loop: EventLoop, config: Config, logger: Logger, environment: [String: String]) throws {
+    /// `stats`: the board the workers share (one of one slot outside `--workers`), this
+    /// worker's slot taken.
+    public init(loop: EventLoop, config: Config, logger: Logger, environment: [String: String],
+                stats: StatsBoard = StatsBoard(slots: 1)) throws {
         self.loop = loop
+        self.stats = stats
         self.config = config
         self.logger = logger
         startedMs = loop.nowMs
         accessLog = config.accessLog && logger.logLevel <= .info ? AccessLog(loop: loop, label: logger.label, json: config.logJSON) : nil
-        restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger)
+        restorer = try Restorer(config: config, loop: loop, environment: environment, logger: logger, stats: stats)
         systemd = SystemdNotifier(environment: environment)
         self.environment = environment
-        let metrics = ProxyMetrics(upstream: config.upstream.name)
-        self.metrics = metrics
         if config.proxyKeys {
             guard let directory = StateDirectory.resolve(flag: config.stateDirectory, environment: environment) else {
                 throw RuntimeError("--proxy-keys on: no state directory (set --state-dir)")
@@ -71,7 +73,10 @@ public final class Proxy {
                 logger.warning("--proxy-keys on but no key yet: every request is refused until `thinkback keys add NAME`")
             }
         }
-        restorer.gate.onReleased = { metrics.recordCommitWait(milliseconds: $0) }
+        restorer.gate.onReleased = { [restorer] waitedMs in
+            stats.record(stats.commitWait, waitedMs * 1000)
+            restorer.publishStatistics()   // the commit's totals, before the answer goes on
+        }
     }
 
     /// Binds the listener. Returns the bound port.
@@ -105,6 +110,7 @@ public final class Proxy {
         sweepTimer = sweep
         history.start(historyTotals)
         let tick = LoopTimer(loop: loop) { [unowned self] in
+            self.publishLevels()
             self.history.tick(self.historyTotals)
             self.historyTimer?.arm(milliseconds: 1000)
         }
@@ -165,10 +171,8 @@ public final class Proxy {
 
     func exchangeFinished(proxyKey: String?) {
         inFlight -= 1
-        served += 1
-        if let proxyKey, let n = inFlightByKey[proxyKey] {
-            if n <= 1 { inFlightByKey[proxyKey] = nil } else { inFlightByKey[proxyKey] = n - 1 }
-        }
+        stats.add(.served)
+        if let proxyKey { stats.keyFinished(proxyKey) }
     }
 
     /// The name of the proxy key `request` presents; a key added since (`thinkback keys add`
@@ -219,6 +223,8 @@ public final class Proxy {
             tenant = t
         }
         restorer.store.clear(tenant: tenant) { [self] ok in
+            // The other workers drop their hot tiers' copies before their next request.
+            if ok { stats.announceClear(tenant: tenant) }
             guard request.isOpen else { return }
             if ok {
                 logger.notice("cache cleared", metadata: ["scope": "\(all ? "all" : "tenant")"])
@@ -226,7 +232,7 @@ public final class Proxy {
             } else {
                 replyError(request, .storeFailed())
             }
-            metrics.recordRequest(route: route.name, status: ok ? 200 : 503, bytesIn: 0, bytesOut: 0, firstByteMs: nil, totalMs: 0)
+            recordRequest(route: route, status: ok ? 200 : 503, bytesIn: 0, bytesOut: 0, firstByteMs: nil, totalMs: 0)
         }
         return nil
     }
@@ -281,6 +287,7 @@ public final class Proxy {
         let wantsAccessLog = next.accessLog && LogLevelBox.shared.value <= .info
         if wantsAccessLog && accessLog == nil {
             accessLog = AccessLog(loop: loop, label: logger.label, json: next.logJSON)
+            accessLog?.sharedStream = (worker?.count ?? 1) > 1
         } else if !wantsAccessLog, let log = accessLog {
             log.flush()
             accessLog = nil
@@ -310,10 +317,12 @@ public final class Proxy {
     }
 
     private func handle(_ request: InboundRequest) {
+        if stats.clearsPending {
+            for tenant in stats.takeClears() { restorer.store.forgetLocalCopies(tenant: tenant) }
+        }
         // Proxied routes count themselves when they finish (ProxyExchange); the rest here.
         if let (route, status) = answer(request) {
-            metrics.recordRequest(route: route.name, status: status, bytesIn: request.body.count, bytesOut: 0,
-                                  firstByteMs: nil, totalMs: 0)
+            recordRequest(route: route, status: status, bytesIn: request.body.count, bytesOut: 0, firstByteMs: nil, totalMs: 0)
         }
     }
 
@@ -346,12 +355,12 @@ public final class Proxy {
                     replyError(request, .unauthorized())
                     return (route, 401)
                 }
-                let busy = inFlightByKey[name, default: 0]
-                if config.proxyKeyConcurrency > 0 && busy >= config.proxyKeyConcurrency {
+                // Across the workers: the board counts each key's requests in flight.
+                if config.proxyKeyConcurrency > 0 && stats.keyInFlight(name) >= config.proxyKeyConcurrency {
                     replyError(request, .proxyKeyBusy(limit: config.proxyKeyConcurrency))
                     return (route, 429)
                 }
-                inFlightByKey[name] = busy + 1
+                stats.keyStarted(name)
                 proxyKey = name
             }
             inFlight += 1
@@ -426,10 +435,12 @@ public final class Proxy {
 
     /// What the chart counts: requests served, messages restored, messages missed.
     private var historyTotals: [Int] {
-        [Int(served), restorer.counters.restored, restorer.counters.misses]
+        [stats.sum(.served), stats.sum(.restored), stats.sum(.misses)]
     }
 
     func statusBody() -> [UInt8] {
+        publishLevels()
+        let t = stats.total()
         var out: [UInt8] = []
         func field(_ name: String, _ value: String, quoted: Bool = true, last: Bool = false) {
             JSONText.appendString(name, to: &out)
@@ -442,7 +453,7 @@ public final class Proxy {
         field("version", ThinkbackVersion.string)
         field("state", isDraining ? "draining" : "serving")
         field("uptime_seconds", String((loop.nowMs - startedMs) / 1000), quoted: false)
-        // Under --workers each worker answers for itself (its counters, its hot tier).
+        // Under --workers: the worker answering; every count below is all the workers'.
         field("worker", String(worker?.index ?? 0), quoted: false)
         field("workers", String(worker?.count ?? 1), quoted: false)
         out.append(contentsOf: #""upstream":{"#.utf8)
@@ -451,15 +462,15 @@ public final class Proxy {
         field("anthropic_base_url", config.anthropicBaseURL.map { JSONText.string($0) } ?? "null", quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
         out.append(contentsOf: #""in_flight":{"#.utf8)
-        field("requests", String(inFlight), quoted: false)
-        field("streams", String(streaming), quoted: false)
-        field("stream_queued_bytes", String(server?.streamQueuedBytes ?? 0), quoted: false, last: true)
+        field("requests", String(t[.inFlight]), quoted: false)
+        field("streams", String(t[.streaming]), quoted: false)
+        field("stream_queued_bytes", String(t[.streamQueuedBytes]), quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
         out.append(contentsOf: #""connections":{"#.utf8)
-        field("accept_pauses", String(server?.acceptPauses ?? 0), quoted: false, last: true)
+        field("accept_pauses", String(t[.acceptPauses]), quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
-        field("served", String(served), quoted: false)
-        out.append(contentsOf: restorer.statusJSON().utf8)
+        field("served", String(t[.served]), quoted: false)
+        out.append(contentsOf: restorer.statusJSON(t).utf8)
         out.append(contentsOf: #","history":{"interval_seconds":1"#.utf8)
         for (i, name) in ["requests", "restored", "misses"].enumerated() {
             out.append(contentsOf: ",\"\(name)\":[".utf8)

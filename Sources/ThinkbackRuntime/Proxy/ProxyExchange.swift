@@ -93,14 +93,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
             scanned = try ScannedRequest.scan(body, api: api)
         } catch {
             if case .syntax(let e) = error {
-                restorer.counters.invalidJSON += 1
+                restorer.stats.add(.invalidJSON)
                 return replyError(.badJSON(offset: e.offset, reason: e.reason))
             }
             // Valid JSON of another shape: not ours to judge; the provider answers it.
             apply(machine.handle(.start))
             return
         }
-        restorer.counters.requestsScanned += 1
+        restorer.stats.add(.requestsScanned)
         scan = scanned
         if let m = scanned.model { model = m }
         guard let tenant = proxyKey.map({ restorer.tenant(forProxyKey: $0) }) ?? restorer.tenant(of: request) else {
@@ -137,7 +137,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let outcome = scan.outcome(body: request.body, pending: pending, found: found, policy: policy, issuer: upstreamBase)
         restorer.account(outcome, requestID: requestIDText, policy: policy)
         if let index = outcome.rejectedMessageIndex {
-            restorer.counters.rejected += 1
+            restorer.stats.add(.rejected)
             return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
         }
         restoredBody = nil
@@ -171,7 +171,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let restorer = proxy.restorer
         restorer.placeholderMemory.remember(upstream: upstreamBase, model: scan?.model ?? "",
                                             nowMs: proxy.loop.nowMs)
-        restorer.counters.autoRetries += 1
+        restorer.stats.add(.autoRetries)
         proxy.logger.notice("placeholders refused: retrying with textualize", metadata: [
             "request_id": "\(requestIDText)", "model": "\(model)"])
         policy.placeholdersRefused = true
@@ -199,7 +199,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
         if route == .messages {
             guard let message = CapturedAnthropicMessage(response: bytes) else {
-                proxy.restorer.counters.captureSkipped += 1
+                proxy.restorer.stats.add(.captureSkipped)
                 return false
             }
             return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
@@ -208,7 +208,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         // none, and a byte search says so without a parse.
         if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
         guard let response = try? ChatResponseScan(bytes) else {
-            proxy.restorer.counters.captureSkipped += 1
+            proxy.restorer.stats.add(.captureSkipped)
             return false
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
@@ -258,7 +258,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         case .anthropic(let message)?:
             return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
         case nil:
-            proxy.restorer.counters.captureSkipped += 1
+            proxy.restorer.stats.add(.captureSkipped)
             return false
         }
     }
@@ -368,7 +368,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             }
             if recorder?.isOverLimit == true {
                 recorder = nil
-                proxy.restorer.counters.captureSkipped += 1
+                proxy.restorer.stats.add(.captureSkipped)
                 proxy.logger.notice("stream larger than --max-response-bytes: relayed without capture", metadata: [
                     "request_id": "\(requestIDText)", "limit": "\(proxy.config.maxResponseBytes)"])
             }
@@ -488,7 +488,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     }
 
     private func logAccess() {
-        proxy.metrics.recordRequest(route: route.name, status: finalStatus, bytesIn: bytesIn, bytesOut: bytesOut,
+        proxy.recordRequest(route: route, status: finalStatus, bytesIn: bytesIn, bytesOut: bytesOut,
                                     firstByteMs: headMs > 0 ? headMs - startMs : nil, totalMs: proxy.loop.nowMs - startMs)
         proxy.accessLog?.record(AccessLog.Entry(
             requestID: requestID, route: route.name, model: model, stream: stream != nil, status: finalStatus,

@@ -34,7 +34,9 @@ final class CommitGate {
     private var timer: LoopTimer?
     private var waiters: [Waiter] = []   // loop thread only; oldest first
     private var head = 0
-    private(set) var counters = Counters()
+    private(set) var counters = Counters() { didSet { onCounted?() } }
+    /// Told after each count changes (the workers' board).
+    var onCounted: (() -> Void)?
     /// Told how long each held answer waited for its commit, in milliseconds (`/metrics`).
     var onReleased: ((UInt64) -> Void)?
 

@@ -1,23 +1,6 @@
 import Logging
 import ThinkbackCore
 
-/// Counters shown on the status endpoint (product.md §3: every miss and fallback counted).
-struct RestoreCounters {
-    var requestsScanned = 0
-    var requestsRestored = 0
-    var restored = 0
-    var hitsContext = 0
-    var hitsToolCallID = 0
-    var hitsContent = 0
-    var misses = 0
-    var fallbacks: [MissStrategy: Int] = [:]
-    var autoRetries = 0
-    var rejected = 0
-    var invalidJSON = 0
-    var captured = 0
-    var captureSkipped = 0
-}
-
 /// The proxy's restoration state: the store, the tenant keying, `auto`'s memory and the
 /// counters. Loop thread only; the decisions are `ChatRestore`'s and `RestorePlanner`'s.
 final class Restorer {
@@ -27,12 +10,14 @@ final class Restorer {
     var config: Config
     private let tenantHasher: TenantHasher?
     var placeholderMemory: PlaceholderRefusalMemory
-    var counters = RestoreCounters()
+    /// The counters (product.md §3: every miss and fallback counted), shared by the workers.
+    let stats: StatsBoard
     let logger: Logger
     private let wallClock = SystemStoreClock()
 
-    init(config: Config, loop: EventLoop, environment: [String: String], logger: Logger) throws {
+    init(config: Config, loop: EventLoop, environment: [String: String], logger: Logger, stats: StatsBoard = StatsBoard(slots: 1)) throws {
         self.config = config
+        self.stats = stats
         self.logger = logger
         placeholderMemory = PlaceholderRefusalMemory(lifetimeMs: UInt64(config.placeholderMemorySeconds) * 1000)
         func stateDirectory() throws -> String {
@@ -50,6 +35,7 @@ final class Restorer {
         case .credential:
             tenantHasher = TenantHasher(secret: try StateFiles.tenantSecret(directory: try stateDirectory()))
         }
+        gate.onCounted = { [unowned self] in self.publishGate() }
     }
 
     /// The tenant of a request: a keyed hash of its credential (`Authorization: Bearer K` or
@@ -119,9 +105,9 @@ final class Restorer {
             case .restore(_, let kind):
                 restoredHere += 1
                 switch kind {
-                case .context: counters.hitsContext += 1
-                case .toolCall, .toolCallContent: counters.hitsToolCallID += 1
-                case .content: counters.hitsContent += 1
+                case .context: stats.add(.hitsContext)
+                case .toolCall, .toolCallContent: stats.add(.hitsToolCallID)
+                case .content: stats.add(.hitsContent)
                 }
                 continue
             // A miss left as it is: harmless without thinking, else `passthrough`.
@@ -131,14 +117,15 @@ final class Restorer {
             case .strip: fallback = .strip
             case .reject: fallback = .reject
             }
-            counters.misses += 1
+            stats.add(.misses)
             if let fallback {
-                counters.fallbacks[fallback, default: 0] += 1
+                stats.addFallback(fallback)
                 missed.append((index, fallback))
             }
         }
-        counters.restored += restoredHere
-        if restoredHere > 0 { counters.requestsRestored += 1 }
+        stats.add(.restored, restoredHere)
+        if restoredHere > 0 { stats.add(.requestsRestored) }
+        publishStatistics()
         if !missed.isEmpty { logMisses(requestID, missed, restored: restoredHere) }
     }
 
@@ -170,9 +157,10 @@ final class Restorer {
         for choice in choices where plainToo || !choice.toolCalls.isEmpty {
             let (value, keys) = ChatRestore.record(choice, history: history, builder: builder, nowMs: nowMs)
             store.insert(value, for: keys)
-            counters.captured += 1
+            stats.add(.captured)
             stored = true
         }
+        if stored { publishStatistics() }
         return stored
     }
 
@@ -184,27 +172,42 @@ final class Restorer {
         let (value, keys) = AnthropicRestore.record(message, issuer: issuer, history: history,
                                                     builder: KeyBuilder(tenant: tenant), nowMs: wallClock.nowMilliseconds())
         store.insert(value, for: keys)
-        counters.captured += 1
+        stats.add(.captured)
+        publishStatistics()
         return true
     }
 
-    /// `"cache":{…},"restore":{…}` for the status endpoint.
-    func statusJSON() -> String {
-        let s = store.statistics
-        let c = counters
+    /// This worker's view of the store and of its commits, on the board for every worker's
+    /// status and scrape: after lookups, inserts and commits, and before a status is drawn.
+    func publishStatistics() {
+        stats.publish(store: store.statistics)
+        publishGate()
+    }
+
+    /// The commit gate's counts, on the board (each time one changes).
+    func publishGate() {
         let g = gate.counters
+        stats.mirror(.held, g.held)
+        stats.mirror(.committed, g.committed)
+        stats.mirror(.timeouts, g.timeouts)
+        stats.mirror(.commitFailures, g.failures)
+    }
+
+    /// `"cache":{…},"restore":{…}` for the status endpoint: every worker's counts (`t`).
+    func statusJSON(_ t: StatsBoard.Totals) -> String {
+        let s = t.store
         let fallbacks = MissStrategy.allCases.filter { $0 != .auto }
-            .map { "\"\($0.rawValue)\":\(c.fallbacks[$0] ?? 0)" }.joined(separator: ",")
+            .map { "\"\($0.rawValue)\":\(t.fallbacks($0))" }.joined(separator: ",")
         return "\"cache\":{\"store\":\"\(config.store.name)\",\"store_state\":\"\(s.degraded ? "degraded" : "ok")\"," +
             "\"store_failures\":\(s.failures),\"entries\":\(s.entries),\"keys\":\(s.keys),\"bytes\":\(s.bytes)," +
             "\"hits\":\(s.hits),\"misses\":\(s.misses),\"evictions\":\(s.evictions),\"expirations\":\(s.expirations)," +
             "\"ambiguous\":\(s.ambiguous)}," +
             "\"restore\":{\"scope\":\"\(config.effectiveRestoreScope.rawValue)\",\"miss\":\"\(config.miss.rawValue)\"," +
-            "\"requests_scanned\":\(c.requestsScanned),\"requests_restored\":\(c.requestsRestored)," +
-            "\"restored\":\(c.restored),\"hits_context\":\(c.hitsContext),\"hits_tool_call_id\":\(c.hitsToolCallID),\"hits_content\":\(c.hitsContent)," +
-            "\"misses\":\(c.misses),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(c.autoRetries)," +
-            "\"rejected\":\(c.rejected),\"invalid_json\":\(c.invalidJSON),\"captured\":\(c.captured)," +
-            "\"capture_skipped\":\(c.captureSkipped),\"commit\":{\"held\":\(g.held),\"committed\":\(g.committed)," +
-            "\"timeouts\":\(g.timeouts),\"failures\":\(g.failures)}}"
+            "\"requests_scanned\":\(t[.requestsScanned]),\"requests_restored\":\(t[.requestsRestored])," +
+            "\"restored\":\(t[.restored]),\"hits_context\":\(t[.hitsContext]),\"hits_tool_call_id\":\(t[.hitsToolCallID]),\"hits_content\":\(t[.hitsContent])," +
+            "\"misses\":\(t[.misses]),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(t[.autoRetries])," +
+            "\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
+            "\"capture_skipped\":\(t[.captureSkipped]),\"commit\":{\"held\":\(t[.held]),\"committed\":\(t[.committed])," +
+            "\"timeouts\":\(t[.timeouts]),\"failures\":\(t[.commitFailures])}}"
     }
 }

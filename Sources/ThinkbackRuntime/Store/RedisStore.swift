@@ -318,6 +318,7 @@ public final class RedisStore: ReasoningStore {
             let numbers = (0..<4).map { elements[$0].map { Int($0.pointee.integer) } ?? 0 }
             statistics.entries = numbers[0]
             statistics.bytes = numbers[1]
+            statistics.totalsObservedNs = MonotonicClock.nowNs()
             statistics.expirations += numbers[2]
             statistics.evictions += numbers[3]
             var ambiguous: [CacheKey] = []
@@ -397,6 +398,7 @@ public final class RedisStore: ReasoningStore {
             let dropped = items[1].map { Int($0.pointee.integer) } ?? 0
             statistics.entries = max(0, statistics.entries - dropped)
             if let left = items[2] { statistics.bytes = Int(left.pointee.integer) }
+            statistics.totalsObservedNs = MonotonicClock.nowNs()
             if next == "0" { completion(true) } else { clearStep(pattern: pattern, cursor: next, completion: completion) }
         }
         if !sent { completion(false) }

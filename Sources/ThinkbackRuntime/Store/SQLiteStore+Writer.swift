@@ -28,6 +28,7 @@ extension SQLiteStore {
             try sql.writeTotals.run(.integer(Int64(statistics.entries)), .integer(Int64(statistics.keys)),
                                     .integer(Int64(statistics.bytes)), .integer(use))
             try sql.commit.run()
+            statistics.totalsObservedNs = MonotonicClock.nowNs()
         } catch {
             try? sql.rollback.run()
             statistics = before
@@ -44,6 +45,7 @@ extension SQLiteStore {
         statistics.entries = Int(totals?.0 ?? 0)
         statistics.keys = Int(totals?.1 ?? 0)
         statistics.bytes = Int(totals?.2 ?? 0)
+        statistics.totalsObservedNs = MonotonicClock.nowNs()
         return totals?.3 ?? 0
     }
 

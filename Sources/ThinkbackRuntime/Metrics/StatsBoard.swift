@@ -1,0 +1,355 @@
+import CLibEvent
+#if canImport(Glibc)
+import Glibc
+#endif
+import ThinkbackCore
+
+/// Every counter the status JSON, the status page and `/metrics` show, kept in memory the
+/// workers share (issue 20: `--workers`, one per core by default). Each worker owns one slot
+/// and is its only writer; a reader sums the slots, so whichever worker answers `GET /status`
+/// or `/metrics` answers for all of them, and a count is there for every reader the moment it
+/// is bumped (a client that saw its answer sees it counted, through any worker).
+///
+/// The mapping is made before the supervisor forks; a worker started again after one died takes
+/// the same slot and goes on from its counts (a Prometheus counter never goes back), its levels
+/// (requests in flight, streams open) reset. Loop thread only, like everything of a worker.
+public final class StatsBoard: @unchecked Sendable {
+    /// The scalar cells, one per counter or level.
+    enum Cell: Int, CaseIterable {
+        // The proxy.
+        case served, inFlight, streaming, streamQueuedBytes, acceptPauses, draining, bytesIn, bytesOut
+        // Restoration (`RestoreCounters`).
+        case requestsScanned, requestsRestored, restored, hitsContext, hitsToolCallID, hitsContent, misses
+        case autoRetries, rejected, invalidJSON, captured, captureSkipped
+        // The commit gate (`CommitGate.Counters`).
+        case held, committed, timeouts, commitFailures
+        // The store (`StoreStatistics`): counts this worker's store made, and its last view of
+        // the shared totals with the board's sequence number when it took them.
+        case storeHits, storeMisses, storeEvictions, storeExpirations, storeAmbiguous, storeRejections, storeFailures
+        case storeDegraded, storeStamp, storeEntries, storeKeys, storeBytes
+        // 1 while the worker serves.
+        case alive
+    }
+
+    /// Cells a worker's counts continue from when it starts again (a process-local count taken
+    /// as this worker's count since it started, plus what its slot held then).
+    private static let mirroredCounts: [Cell] = [
+        .acceptPauses, .storeHits, .storeMisses, .storeEvictions, .storeExpirations, .storeAmbiguous,
+        .storeRejections, .storeFailures, .held, .committed, .timeouts, .commitFailures,
+    ]
+    /// Levels: reset when a worker starts.
+    private static let levels: [Cell] = [.inFlight, .streaming, .streamQueuedBytes, .draining, .storeDegraded, .alive]
+
+    /// A histogram's cells: one count per bucket (not cumulative) and +Inf, the sum, the count.
+    struct Histogram {
+        let bounds: [UInt64]    // upper bounds, in the recorded unit, ascending
+        let offset: Int
+        var cellCount: Int { bounds.count + 3 }
+    }
+
+    static let latencyBoundsMs: [UInt64] = [5, 25, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000]
+    static let commitBoundsUs: [UInt64] = [500, 1000, 2000, 5000, 10_000, 25_000, 50_000, 100_000, 200_000]
+
+    let firstByte: Histogram
+    let duration: Histogram
+    let commitWait: Histogram
+    /// Fallbacks by miss strategy (`MissStrategy.allCases` order).
+    let fallbacksOffset: Int
+    /// Requests by route (`Route.allCases` order) and status (100...599).
+    let requestsOffset: Int
+    static let statusSpan = 500
+    /// Requests in flight per proxy key, by a hash of its name (`--proxy-key-concurrency`):
+    /// two keys sharing a cell share a limit, which errs on the side of the limit.
+    let keyOffset: Int
+    static let keyCells = 1024
+
+    /// Cells per slot, and the slots.
+    let cellsPerSlot: Int
+    let slots: Int
+    /// The board's own cells before the slots: 1 is the clears announced, then comes the ring of
+    /// the last clears (`announceClear`).
+    private static let clearRing = 16
+    private static let clearCells = 4   // tag (its number), all, the tenant's two halves
+    private static let headerCells = 8 + clearRing * clearCells
+    private let base: UnsafeMutablePointer<UInt64>
+    /// This process's slot (0 outside `--workers`).
+    public private(set) var slot = 0
+    private var offsets: [UInt64]
+    /// The clears this worker has applied.
+    private var clearsSeen: UInt64 = 0
+
+    /// A board for `slots` workers, in shared memory (falls back to private memory, which is
+    /// only right for one worker, if the mapping fails).
+    public init(slots: Int) {
+        self.slots = max(1, slots)
+        var next = Cell.allCases.count
+        fallbacksOffset = next
+        next += MissStrategy.allCases.count
+        firstByte = Histogram(bounds: Self.latencyBoundsMs, offset: next)
+        next += firstByte.cellCount
+        duration = Histogram(bounds: Self.latencyBoundsMs, offset: next)
+        next += duration.cellCount
+        commitWait = Histogram(bounds: Self.commitBoundsUs, offset: next)
+        next += commitWait.cellCount
+        requestsOffset = next
+        next += Route.allCases.count * Self.statusSpan
+        keyOffset = next
+        next += Self.keyCells
+        cellsPerSlot = next
+        let bytes = (Self.headerCells + cellsPerSlot * self.slots) * MemoryLayout<UInt64>.stride
+        if let shared = cle_shared_map(bytes) {
+            base = shared.bindMemory(to: UInt64.self, capacity: bytes / 8)
+        } else {
+            base = UnsafeMutablePointer<UInt64>.allocate(capacity: bytes / 8)
+            base.initialize(repeating: 0, count: bytes / 8)
+        }
+        offsets = Array(repeating: 0, count: Cell.allCases.count)
+    }
+
+    /// Another process's view of `board`'s memory, as a forked worker has it (tests).
+    init(sibling board: StatsBoard) {
+        slots = board.slots
+        fallbacksOffset = board.fallbacksOffset
+        firstByte = board.firstByte
+        duration = board.duration
+        commitWait = board.commitWait
+        requestsOffset = board.requestsOffset
+        keyOffset = board.keyOffset
+        cellsPerSlot = board.cellsPerSlot
+        base = board.base
+        offsets = Array(repeating: 0, count: Cell.allCases.count)
+    }
+
+    /// Takes `slot` for this process (a worker, after the fork): its levels reset, its counts
+    /// go on from what the slot holds.
+    public func attach(slot: Int) {
+        self.slot = min(max(0, slot), slots - 1)
+        for cell in Self.levels { store(cell, 0) }
+        for k in 0 ..< Self.keyCells { cle_cell_store(pointer(keyOffset + k), 0) }
+        for cell in Self.mirroredCounts { offsets[cell.rawValue] = cle_cell_load(pointer(cell.rawValue)) }
+        store(.alive, 1)
+        clearsSeen = cle_cell_load(base + 1)   // a new worker's hot tier is empty
+    }
+
+    // MARK: Cache clears (POST /admin/cache/clear through one worker, for all of them)
+
+    /// Tells the other workers `tenant`'s captures (nil: everyone's) were cleared from the
+    /// shared store, so they drop what they keep of them in memory (their hot tiers).
+    func announceClear(tenant: TenantID?) {
+        let number = cle_cell_add(base + 1, 1)
+        let entry = base + 8 + Int((number - 1) % UInt64(Self.clearRing)) * Self.clearCells
+        cle_cell_store(entry + 1, tenant == nil ? 1 : 0)
+        let halves: (UInt64, UInt64) = tenant.map { t in
+            t.withUnsafeBytes { ($0.load(fromByteOffset: 0, as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
+        } ?? (0, 0)
+        cle_cell_store(entry + 2, halves.0)
+        cle_cell_store(entry + 3, halves.1)
+        cle_cell_store(entry, number)
+        clearsSeen = max(clearsSeen, number)   // this worker cleared its own already
+    }
+
+    /// Whether another worker announced a clear this one has not applied (one load: asked
+    /// before every request).
+    @inline(__always) var clearsPending: Bool { cle_cell_load(base + 1) > clearsSeen }
+
+    /// The clears announced since this worker last looked: each tenant, nil for everyone (also
+    /// when more clears came than the ring keeps). One still being written is left for the
+    /// next look.
+    func takeClears() -> [TenantID?] {
+        let announced = cle_cell_load(base + 1)
+        var out: [TenantID?] = []
+        if announced - clearsSeen > UInt64(Self.clearRing) {
+            clearsSeen = announced
+            return [nil]
+        }
+        while clearsSeen < announced {
+            let number = clearsSeen + 1
+            let entry = base + 8 + Int((number - 1) % UInt64(Self.clearRing)) * Self.clearCells
+            guard cle_cell_load(entry) == number else { break }
+            if cle_cell_load(entry + 1) == 1 {
+                out.append(nil)
+            } else {
+                var halves = (cle_cell_load(entry + 2), cle_cell_load(entry + 3))
+                let bytes = withUnsafeBytes(of: &halves) { Array($0) }
+                out.append(TenantID(bytes: bytes))
+            }
+            clearsSeen = number
+        }
+        return out
+    }
+
+    // MARK: This worker's slot
+
+    @inline(__always) private func pointer(_ index: Int, slot: Int? = nil) -> UnsafeMutablePointer<UInt64> {
+        base + Self.headerCells + (slot ?? self.slot) * cellsPerSlot + index
+    }
+
+    @inline(__always) func add(_ cell: Cell, _ n: Int = 1) {
+        _ = cle_cell_add(pointer(cell.rawValue), UInt64(bitPattern: Int64(n)))
+    }
+
+    @inline(__always) func store(_ cell: Cell, _ value: Int) {
+        cle_cell_store(pointer(cell.rawValue), UInt64(bitPattern: Int64(value)))
+    }
+
+    /// This worker's value of `cell`.
+    @inline(__always) func local(_ cell: Cell) -> Int { Int(Int64(bitPattern: cle_cell_load(pointer(cell.rawValue)))) }
+
+    /// A count this process keeps itself (since it started), as this worker's.
+    func mirror(_ cell: Cell, _ value: Int) {
+        cle_cell_store(pointer(cell.rawValue), offsets[cell.rawValue] &+ UInt64(max(0, value)))
+    }
+
+    func addFallback(_ strategy: MissStrategy) {
+        guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return }
+        _ = cle_cell_add(pointer(fallbacksOffset + i), 1)
+    }
+
+    func localFallbacks(_ strategy: MissStrategy) -> Int {
+        guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }
+        return Int(cle_cell_load(pointer(fallbacksOffset + i)))
+    }
+
+    func record(_ histogram: Histogram, _ value: UInt64) {
+        var bucket = histogram.bounds.count
+        for (i, bound) in histogram.bounds.enumerated() where value <= bound {
+            bucket = i
+            break
+        }
+        _ = cle_cell_add(pointer(histogram.offset + bucket), 1)
+        _ = cle_cell_add(pointer(histogram.offset + histogram.bounds.count + 1), value)
+        _ = cle_cell_add(pointer(histogram.offset + histogram.bounds.count + 2), 1)
+    }
+
+    func countRequest(route: Route, status: Int) {
+        guard let r = Route.allCases.firstIndex(of: route) else { return }
+        let s = min(max(status, 100), 100 + Self.statusSpan - 1) - 100
+        _ = cle_cell_add(pointer(requestsOffset + r * Self.statusSpan + s), 1)
+    }
+
+    /// The cell of proxy key `name`'s requests in flight.
+    private func keyCell(_ name: String) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return keyOffset + Int(h % UInt64(Self.keyCells))
+    }
+
+    /// Requests in flight under proxy key `name`, across the workers.
+    func keyInFlight(_ name: String) -> Int {
+        let cell = keyCell(name)
+        var total: UInt64 = 0
+        for s in 0 ..< slots { total &+= cle_cell_load(pointer(cell, slot: s)) }
+        return Int(Int64(bitPattern: total))
+    }
+
+    func keyStarted(_ name: String) { _ = cle_cell_add(pointer(keyCell(name)), 1) }
+    func keyFinished(_ name: String) { _ = cle_cell_add(pointer(keyCell(name)), UInt64(bitPattern: -1)) }
+
+    /// This worker's view of the store: its counts, and the shared totals with the time it took
+    /// them (`StoreStatistics.totalsObservedNs`).
+    func publish(store s: StoreStatistics) {
+        mirror(.storeHits, s.hits)
+        mirror(.storeMisses, s.misses)
+        mirror(.storeEvictions, s.evictions)
+        mirror(.storeExpirations, s.expirations)
+        mirror(.storeAmbiguous, s.ambiguous)
+        mirror(.storeRejections, s.rejections)
+        mirror(.storeFailures, s.failures)
+        store(.storeDegraded, s.degraded ? 1 : 0)
+        // The stamp last: a reader taking the freshest slot gets these totals or the previous.
+        if s.totalsObservedNs != UInt64(bitPattern: Int64(local(.storeStamp))) || s.totalsObservedNs == 0 {
+            store(.storeEntries, s.entries)
+            store(.storeKeys, s.keys)
+            store(.storeBytes, s.bytes)
+            cle_cell_store(pointer(Cell.storeStamp.rawValue), s.totalsObservedNs)
+        }
+    }
+
+    // MARK: Every worker's
+
+    /// `cell` summed over the workers.
+    func sum(_ cell: Cell) -> Int {
+        var total: UInt64 = 0
+        for s in 0 ..< slots { total &+= cle_cell_load(pointer(cell.rawValue, slot: s)) }
+        return Int(Int64(bitPattern: total))
+    }
+
+    /// Every cell summed over the workers, the store's totals taken from the freshest view.
+    func total() -> Totals {
+        var cells = [UInt64](repeating: 0, count: cellsPerSlot)
+        var freshest = -1
+        var stamp: UInt64 = 0
+        for s in 0 ..< slots {
+            let p = base + Self.headerCells + s * cellsPerSlot
+            for i in 0 ..< cellsPerSlot { cells[i] &+= cle_cell_load(p + i) }
+            let st = cle_cell_load(p + Cell.storeStamp.rawValue)
+            if st > stamp || freshest < 0 { stamp = st; freshest = s }
+        }
+        for cell in [Cell.storeEntries, .storeKeys, .storeBytes] {
+            cells[cell.rawValue] = cle_cell_load(pointer(cell.rawValue, slot: freshest))
+        }
+        return Totals(board: self, cells: cells)
+    }
+
+    /// A summed copy of the board.
+    struct Totals {
+        let board: StatsBoard
+        let cells: [UInt64]
+
+        subscript(_ cell: Cell) -> Int { Int(Int64(bitPattern: cells[cell.rawValue])) }
+
+        func fallbacks(_ strategy: MissStrategy) -> Int {
+            guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }
+            return Int(cells[board.fallbacksOffset + i])
+        }
+
+        /// Per bucket (cumulative, as Prometheus has them, +Inf last), the sum, the count.
+        func histogram(_ h: Histogram) -> (buckets: [UInt64], sum: UInt64, count: UInt64) {
+            var running: UInt64 = 0
+            var buckets: [UInt64] = []
+            for i in 0 ... h.bounds.count {
+                running &+= cells[h.offset + i]
+                buckets.append(running)
+            }
+            return (buckets, cells[h.offset + h.bounds.count + 1], cells[h.offset + h.bounds.count + 2])
+        }
+
+        /// Requests counted, by route and status (only those seen).
+        var requests: [(route: Route, status: Int, count: UInt64)] {
+            var out: [(Route, Int, UInt64)] = []
+            for (r, route) in Route.allCases.enumerated() {
+                for s in 0 ..< StatsBoard.statusSpan {
+                    let n = cells[board.requestsOffset + r * StatsBoard.statusSpan + s]
+                    if n > 0 { out.append((route, 100 + s, n)) }
+                }
+            }
+            return out
+        }
+
+        /// The store's statistics across the workers.
+        var store: StoreStatistics {
+            var s = StoreStatistics()
+            s.entries = self[.storeEntries]
+            s.keys = self[.storeKeys]
+            s.bytes = self[.storeBytes]
+            s.hits = self[.storeHits]
+            s.misses = self[.storeMisses]
+            s.evictions = self[.storeEvictions]
+            s.expirations = self[.storeExpirations]
+            s.ambiguous = self[.storeAmbiguous]
+            s.rejections = self[.storeRejections]
+            s.failures = self[.storeFailures]
+            s.degraded = self[.storeDegraded] > 0
+            return s
+        }
+    }
+}
+
+/// The system's monotonic clock, which every process reads alike.
+enum MonotonicClock {
+    static func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,103 @@
+import ThinkbackCore
+import XCTest
+@testable import ThinkbackRuntime
+
+/// The counters the workers share (issue 20): each worker writes its slot, any reads the sum.
+final class StatsBoardTests: XCTestCase {
+    private func pair() -> (StatsBoard, StatsBoard) {
+        let a = StatsBoard(slots: 2)
+        let b = StatsBoard(sibling: a)
+        a.attach(slot: 0)
+        b.attach(slot: 1)
+        return (a, b)
+    }
+
+    func testCountsFromEveryWorkerAddUpForEachReader() {
+        let (a, b) = pair()
+        a.add(.served, 3)
+        b.add(.served, 2)
+        a.addFallback(.placeholder)
+        b.addFallback(.placeholder)
+        b.addFallback(.strip)
+        a.countRequest(route: .chatCompletions, status: 200)
+        b.countRequest(route: .chatCompletions, status: 200)
+        b.countRequest(route: .status, status: 503)
+        a.record(a.duration, 3)       // ≤ 5 ms
+        b.record(b.duration, 40_000)  // ≤ 60 s
+        for reader in [a, b] {
+            let t = reader.total()
+            XCTAssertEqual(t[.served], 5)
+            XCTAssertEqual(t.fallbacks(.placeholder), 2)
+            XCTAssertEqual(t.fallbacks(.strip), 1)
+            XCTAssertEqual(t.requests.map { "\($0.route.name) \($0.status) \($0.count)" }, ["chat 200 2", "status 503 1"])
+            let h = t.histogram(reader.duration)
+            XCTAssertEqual(h.count, 2)
+            XCTAssertEqual(h.sum, 40_003)
+            XCTAssertEqual(h.buckets.first, 1, "one at or under 5 ms")
+            XCTAssertEqual(h.buckets[StatsBoard.latencyBoundsMs.firstIndex(of: 60_000)!], 2, "cumulative")
+            XCTAssertEqual(h.buckets.last, 2, "+Inf holds them all")
+        }
+    }
+
+    func testAWorkerStartedAgainGoesOnFromItsCountsAndResetsItsLevels() {
+        let (a, b) = pair()
+        b.add(.served, 7)
+        b.store(.inFlight, 4)
+        b.mirror(.storeHits, 10)
+        b.keyStarted("alice")
+        XCTAssertEqual(a.keyInFlight("alice"), 1)
+        // Worker 1 dies and a new process takes its slot: its own counts start at 0 again.
+        let again = StatsBoard(sibling: a)
+        again.attach(slot: 1)
+        again.mirror(.storeHits, 1)
+        again.add(.served)
+        let t = a.total()
+        XCTAssertEqual(t[.served], 8, "a counter never goes back")
+        XCTAssertEqual(t[.storeHits], 11, "a process-local count continues from the slot's")
+        XCTAssertEqual(t[.inFlight], 0, "the dead worker's requests are not in flight")
+        XCTAssertEqual(a.keyInFlight("alice"), 0)
+    }
+
+    func testTheStoreTotalsAreTheLatestObservation() {
+        let (a, b) = pair()
+        var s = StoreStatistics()
+        s.entries = 4; s.keys = 12; s.bytes = 4000; s.totalsObservedNs = 200
+        a.publish(store: s)
+        // b published later what it saw earlier: the older view loses.
+        var old = StoreStatistics()
+        old.entries = 2; old.keys = 6; old.bytes = 2000; old.totalsObservedNs = 100; old.degraded = true
+        b.publish(store: old)
+        let t = b.total().store
+        XCTAssertEqual([t.entries, t.keys, t.bytes], [4, 12, 4000])
+        XCTAssertTrue(t.degraded, "any worker's store failing is shown")
+    }
+
+    func testAClearReachesTheOtherWorkerOnce() throws {
+        let (a, b) = pair()
+        XCTAssertFalse(b.clearsPending)
+        let alice = try XCTUnwrap(TenantID(bytes: Array(1 ... 16)))
+        a.announceClear(tenant: alice)
+        a.announceClear(tenant: nil)
+        XCTAssertFalse(a.clearsPending, "the worker that cleared has its own done")
+        XCTAssertTrue(b.clearsPending)
+        XCTAssertEqual(b.takeClears(), [alice, nil])
+        XCTAssertFalse(b.clearsPending)
+        XCTAssertEqual(b.takeClears(), [])
+        // More clears than the ring keeps while b looked away: b clears everything.
+        for _ in 0 ..< 40 { a.announceClear(tenant: alice) }
+        XCTAssertEqual(b.takeClears(), [nil])
+    }
+
+    func testTheExpositionSumsEveryWorker() {
+        let (a, b) = pair()
+        a.add(.hitsContext, 2)
+        b.add(.hitsContext, 3)
+        a.countRequest(route: .chatCompletions, status: 200)
+        b.countRequest(route: .chatCompletions, status: 200)
+        var m = PrometheusText(upstream: "mimo")
+        m.metric("thinkback_restore_hits_total", "counter", "h", [([("key", "context")], b.total()[.hitsContext])])
+        let text = String(decoding: m.bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("thinkback_restore_hits_total{key=\"context\",upstream=\"mimo\"} 5\n"), text)
+        XCTAssertTrue(text.contains("# TYPE thinkback_restore_hits_total counter\n"))
+    }
+}
