@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
-ORDER = ["small", "restore", "miss", "anthropic", "stores", "commit", "big", "firstbyte", "stream", "stream2000", "idle"]
+ORDER = ["small", "restore", "miss", "anthropic", "stores", "commit", "big", "firstbyte", "stream", "stream2000", "workers", "idle"]
 TITLES = {
     "small": "small: ~1 KB non-stream, 64 conns",
     "restore": "restore: 200 KB history, 20 restores, 32 conns",
@@ -127,7 +127,8 @@ def main():
         if k not in best or r.get("other_pct", 0) < best[k].get("other_pct", 0):
             best[k] = r
     rank = {"direct": 0, "nginx": 1, "thinkback": 2, "thinkback-tuned": 3, "thinkback-miss": 4,
-            "thinkback-memory": 5, "thinkback-sqlite": 6, "thinkback-redis": 7}
+            "thinkback-memory": 5, "thinkback-sqlite": 6, "thinkback-redis": 7,
+            "nginx-w1": 10, "thinkback-w1": 11, "nginx-w2": 12, "thinkback-w2": 13}
     rows = sorted((r for r in runs if best[(r["scenario"], r["target"])] is r),
                   key=lambda r: (ORDER.index(r["scenario"]) if r["scenario"] in ORDER else 99, rank.get(r["target"], 9)))
     by = {(r["scenario"], r["target"]): r for r in rows}
@@ -200,6 +201,19 @@ def main():
                         notes.append(f"commit{suffix or ' (whole answers)'}: {other} adds {o['p50'] - base['p50']:+.3f} ms at p50, "
                                      f"{o['p99'] - base['p99']:+.3f} ms at p99 to the last byte (memory: {base['p50']:.3f} / "
                                      f"{base['p99']:.3f} ms); held {held(o)} answers")
+            continue
+        if scen == "workers":
+            # Issue 20: each worker count against nginx with as many workers, and 2 against 1.
+            for n in (1, 2):
+                t, ngx = by.get(("workers", f"thinkback-w{n}")), by.get(("workers", f"nginx-w{n}"))
+                if t and ngx and t.get("cpu_us") and ngx.get("cpu_us") and ngx["throughput"]:
+                    notes.append(f"workers: {n} worker{'s' if n > 1 else ''}: {t['throughput']:.0f} req/s "
+                                 f"({t['throughput'] / ngx['throughput']:.2f}× nginx with {n}), CPU/req {t['cpu_us']:.1f} µs "
+                                 f"({t['cpu_us'] / ngx['cpu_us']:.2f}× nginx's {ngx['cpu_us']:.1f})")
+            one, two = by.get(("workers", "thinkback-w1")), by.get(("workers", "thinkback-w2"))
+            if one and two and one["throughput"] and one.get("cpu_us") and two.get("cpu_us"):
+                notes.append(f"workers: 2 ÷ 1 worker: req/s {two['throughput'] / one['throughput']:.2f}×, "
+                             f"CPU/req {two['cpu_us'] / one['cpu_us']:.2f}×")
             continue
         if scen == "stores":
             base = by.get(("stores", "thinkback-memory"))
