@@ -42,6 +42,7 @@ def test_the_page_renders_live_figures(stack):
     page = dom(proxy)
     assert 'data-loaded="1"' in page, page[:2000]
     assert text(page, "state") == "serving"
+    assert number(page, "workers") == status["workers"] >= 1
     assert text(page, "store") == "sqlite" and text(page, "store-state") == "ok"
     assert number(page, "served") >= status["served"] >= 8
     assert number(page, "hits-context") == status["restore"]["hits_context"] > 0

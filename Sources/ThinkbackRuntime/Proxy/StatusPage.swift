@@ -38,6 +38,7 @@ enum StatusPage {
 <body data-loaded="0">
 <header><h1>thinkback</h1><span class="muted">version <span id="version">–</span></span>
   <span class="muted">state <span id="state">–</span></span><span class="muted">up <span id="uptime">–</span></span>
+  <span class="muted">workers <span id="workers">–</span></span>
   <span class="muted">updated <span id="updated">–</span></span></header>
 <main>
   <section class="wide"><h2>Upstream</h2><table>
@@ -82,7 +83,7 @@ function line(id, values, max) {
   $(id).setAttribute("points", values.map((v, i) => ((n < 2 ? 600 : i * 600 / (n - 1)).toFixed(1) + "," + (200 - v / max * 190).toFixed(1))).join(" "));
 }
 function render(s) {
-  set("version", s.version); set("state", s.state); set("uptime", duration(s.uptime_seconds));
+  set("version", s.version); set("state", s.state); set("uptime", duration(s.uptime_seconds)); set("workers", num(s.workers));
   set("updated", new Date().toLocaleTimeString());
   set("upstream", s.upstream.name); set("base-url", s.upstream.base_url); set("anthropic-base-url", s.upstream.anthropic_base_url || "–");
   set("served", num(s.served)); set("in-flight", num(s.in_flight.requests)); set("streams", num(s.in_flight.streams));
