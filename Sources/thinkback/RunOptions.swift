@@ -13,7 +13,15 @@ struct RunOptions: ParsableArguments {
     var listen: String?
 
     @Option(name: .customLong("upstream"), help: Self.help("upstream"))
-    var upstream: String?
+    var upstreamList: [String] = []
+    var upstream: String? { upstreamList.isEmpty ? nil : upstreamList.joined(separator: "\n") }
+
+    @Option(name: .customLong("upstream-set"), help: Self.help("upstream-set"))
+    var upstreamSetList: [String] = []
+    var upstreamSet: String? { upstreamSetList.isEmpty ? nil : upstreamSetList.joined(separator: "\n") }
+
+    @Option(name: .customLong("default-upstream"), help: Self.help("default-upstream"))
+    var defaultUpstream: String?
 
     @Option(name: .customLong("anthropic-upstream"), help: Self.help("anthropic-upstream"))
     var anthropicUpstream: String?
@@ -155,10 +163,10 @@ struct RunOptions: ParsableArguments {
     }
 
     /// Every flag this type declares (the same list as `pairs`).
-    static let allFlags: [String] = ["listen", "upstream", "anthropic-upstream", "max-body-bytes", "max-header-bytes", "client-idle-timeout", "client-header-timeout", "client-body-timeout", "connect-timeout-ms", "first-byte-timeout-ms", "stream-first-byte-timeout-ms", "max-response-bytes", "stream-idle-timeout", "retries", "retry-base-ms", "retry-max-ms", "drain-timeout", "stream-slots", "stream-queue-bytes", "stream-buffer-bytes", "http2", "restore", "miss", "placeholder", "thinking", "thinking-default", "tenant", "state-dir", "store", "store-bytes", "redis-prefix", "commit-timeout-ms", "redis-timeout-ms", "cache-entries", "cache-bytes", "cache-ttl", "placeholder-memory", "log-level", "access-log", "proxy-keys", "provider-key", "proxy-key-concurrency", "workers", "config", "admin-key", "log-format"]
+    static let allFlags: [String] = ["listen", "upstream", "upstream-set", "default-upstream", "anthropic-upstream", "max-body-bytes", "max-header-bytes", "client-idle-timeout", "client-header-timeout", "client-body-timeout", "connect-timeout-ms", "first-byte-timeout-ms", "stream-first-byte-timeout-ms", "max-response-bytes", "stream-idle-timeout", "retries", "retry-base-ms", "retry-max-ms", "drain-timeout", "stream-slots", "stream-queue-bytes", "stream-buffer-bytes", "http2", "restore", "miss", "placeholder", "thinking", "thinking-default", "tenant", "state-dir", "store", "store-bytes", "redis-prefix", "commit-timeout-ms", "redis-timeout-ms", "cache-entries", "cache-bytes", "cache-ttl", "placeholder-memory", "log-level", "access-log", "proxy-keys", "provider-key", "proxy-key-concurrency", "workers", "config", "admin-key", "log-format"]
 
     private var pairs: [(String, String?)] {
-        [("listen", listen), ("upstream", upstream), ("anthropic-upstream", anthropicUpstream), ("max-body-bytes", maxBodyBytes), ("max-header-bytes", maxHeaderBytes), ("client-idle-timeout", clientIdleTimeout), ("client-header-timeout", clientHeaderTimeout), ("client-body-timeout", clientBodyTimeout), ("connect-timeout-ms", connectTimeoutMs), ("first-byte-timeout-ms", firstByteTimeoutMs), ("stream-first-byte-timeout-ms", streamFirstByteTimeoutMs), ("max-response-bytes", maxResponseBytes), ("stream-idle-timeout", streamIdleTimeout), ("retries", retries), ("retry-base-ms", retryBaseMs), ("retry-max-ms", retryMaxMs), ("drain-timeout", drainTimeout), ("stream-slots", streamSlots), ("stream-queue-bytes", streamQueueBytes), ("stream-buffer-bytes", streamBufferBytes), ("http2", http2), ("restore", restore), ("miss", miss), ("placeholder", placeholder), ("thinking", thinking), ("thinking-default", thinkingDefault), ("tenant", tenant), ("state-dir", stateDir), ("store", store), ("store-bytes", storeBytes), ("redis-prefix", redisPrefix), ("commit-timeout-ms", commitTimeoutMs), ("redis-timeout-ms", redisTimeoutMs), ("cache-entries", cacheEntries), ("cache-bytes", cacheBytes), ("cache-ttl", cacheTtl), ("placeholder-memory", placeholderMemory), ("log-level", logLevel), ("access-log", accessLog), ("proxy-keys", proxyKeys), ("provider-key", providerKey), ("proxy-key-concurrency", proxyKeyConcurrency), ("workers", workers), ("config", configFile), ("admin-key", adminKey), ("log-format", logFormat)]
+        [("listen", listen), ("upstream", upstream), ("upstream-set", upstreamSet), ("default-upstream", defaultUpstream), ("anthropic-upstream", anthropicUpstream), ("max-body-bytes", maxBodyBytes), ("max-header-bytes", maxHeaderBytes), ("client-idle-timeout", clientIdleTimeout), ("client-header-timeout", clientHeaderTimeout), ("client-body-timeout", clientBodyTimeout), ("connect-timeout-ms", connectTimeoutMs), ("first-byte-timeout-ms", firstByteTimeoutMs), ("stream-first-byte-timeout-ms", streamFirstByteTimeoutMs), ("max-response-bytes", maxResponseBytes), ("stream-idle-timeout", streamIdleTimeout), ("retries", retries), ("retry-base-ms", retryBaseMs), ("retry-max-ms", retryMaxMs), ("drain-timeout", drainTimeout), ("stream-slots", streamSlots), ("stream-queue-bytes", streamQueueBytes), ("stream-buffer-bytes", streamBufferBytes), ("http2", http2), ("restore", restore), ("miss", miss), ("placeholder", placeholder), ("thinking", thinking), ("thinking-default", thinkingDefault), ("tenant", tenant), ("state-dir", stateDir), ("store", store), ("store-bytes", storeBytes), ("redis-prefix", redisPrefix), ("commit-timeout-ms", commitTimeoutMs), ("redis-timeout-ms", redisTimeoutMs), ("cache-entries", cacheEntries), ("cache-bytes", cacheBytes), ("cache-ttl", cacheTtl), ("placeholder-memory", placeholderMemory), ("log-level", logLevel), ("access-log", accessLog), ("proxy-keys", proxyKeys), ("provider-key", providerKey), ("proxy-key-concurrency", proxyKeyConcurrency), ("workers", workers), ("config", configFile), ("admin-key", adminKey), ("log-format", logFormat)]
     }
 
     /// An option's help text from `Config.options`, with its environment variable.

@@ -3,11 +3,19 @@
 public struct Config: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort: UInt16 = 8899
-    public var upstream: UpstreamPreset = .mimo
-    /// `--anthropic-upstream`: overrides the preset's Anthropic-compatible base.
+    /// `--upstream`, repeatable (product.md §8): every upstream served, each chosen by its
+    /// name as a path prefix; `defaultUpstream` gets the requests without one.
+    public var upstreams: [UpstreamConfig] = [UpstreamConfig(name: "mimo", preset: .mimo)]
+    /// `--default-upstream`: the index in `upstreams` of the one requests without a prefix go to.
+    public var defaultUpstreamIndex = 0
+    /// `--anthropic-upstream`: overrides the default upstream's Anthropic-compatible base.
     public var anthropicUpstream: String?
-    /// Where `/anthropic/v1/…` and `/v1/messages` go; nil: the upstream has no such API.
-    public var anthropicBaseURL: String? { anthropicUpstream ?? upstream.anthropicBaseURL }
+    /// The default upstream.
+    public var defaultUpstream: UpstreamConfig { upstreams[defaultUpstreamIndex] }
+    /// The default upstream's preset.
+    public var upstream: UpstreamPreset { defaultUpstream.preset }
+    /// Where the default upstream's `/anthropic/v1/…` and `/v1/messages` go; nil: no such API.
+    public var anthropicBaseURL: String? { anthropicBaseURL(for: defaultUpstream) }
     public var maxBodyBytes = 32 * 1024 * 1024
     public var maxHeaderBytes = 64 * 1024
     public var clientIdleTimeoutSeconds = 120
@@ -89,18 +97,40 @@ public struct Config: Sendable {
 
     public init() {}
 
-    /// The scope in force: the flag, else the preset's.
-    public var effectiveRestoreScope: UpstreamPreset.RestoreScope { restoreScope ?? upstream.restoreScope }
-    /// The placeholder in force: the flag, else the preset's.
-    public var effectivePlaceholder: String { placeholder ?? upstream.placeholder }
+    /// The default upstream's scope in force.
+    public var effectiveRestoreScope: UpstreamPreset.RestoreScope { restoreScope(for: defaultUpstream) }
+    /// The default upstream's placeholder in force.
+    public var effectivePlaceholder: String { placeholder(for: defaultUpstream) }
 
-    /// Whether `model` thinks when the request does not say (`thinking.type` overrides).
+    /// The upstream's own setting, else the flag, else its preset's.
+    public func restoreScope(for u: UpstreamConfig) -> UpstreamPreset.RestoreScope {
+        u.restoreScope ?? restoreScope ?? u.preset.restoreScope
+    }
+
+    public func placeholder(for u: UpstreamConfig) -> String {
+        u.placeholder ?? placeholder ?? u.preset.placeholder
+    }
+
+    /// Where `u`'s Anthropic-compatible routes go; nil: it has none.
+    public func anthropicBaseURL(for u: UpstreamConfig) -> String? {
+        u.anthropicUpstream ?? (u.name == defaultUpstream.name ? anthropicUpstream : nil) ?? u.preset.anthropicBaseURL
+    }
+
+    /// The upstream named `name`.
+    public func upstream(named name: Substring) -> UpstreamConfig? {
+        upstreams.first { $0.name == name }
+    }
+
+    /// Whether `model` thinks at the default upstream when the request does not say.
+    public func thinksByDefault(model: String) -> Bool { thinksByDefault(model: model, upstream: defaultUpstream) }
+
+    /// Whether `model` thinks at `u` when the request does not say (`thinking.type` overrides).
     /// A client's routing prefix (`custom_openai_compatible//mimo-v2.5-pro`) is ignored.
-    public func thinksByDefault(model: String) -> Bool {
+    public func thinksByDefault(model: String, upstream u: UpstreamConfig) -> Bool {
         let name = model.split(separator: "/").last.map(String.init) ?? model
-        if let v = thinkingOverrides[name] { return v }
-        if let d = thinkingDefault, !upstream.thinkingOff.contains(name) { return d }
-        return upstream.thinksByDefault(model: name)
+        if let v = u.thinkingOverrides[name] ?? thinkingOverrides[name] { return v }
+        if let d = u.thinkingDefault ?? thinkingDefault, !u.preset.thinkingOff.contains(name) { return d }
+        return u.preset.thinksByDefault(model: name)
     }
 }
 
@@ -114,11 +144,15 @@ public struct ConfigOption: Sendable {
     public var flag: String
     public var help: String
     public var apply: @Sendable (inout Config, String) throws -> Void
+    /// Given more than once: the values reach `apply` one per line (a flag's repeats, a config
+    /// file's lines; in a `THINKBACK_*` variable, separated by newlines or `;`).
+    public var repeatable: Bool
 
-    public init(flag: String, help: String, apply: @escaping @Sendable (inout Config, String) throws -> Void) {
+    public init(flag: String, repeatable: Bool = false, help: String, apply: @escaping @Sendable (inout Config, String) throws -> Void) {
         self.flag = flag
         self.help = help
         self.apply = apply
+        self.repeatable = repeatable
     }
 
     public var environmentVariable: String {
@@ -138,11 +172,48 @@ extension Config {
             c.listenHost = host.isEmpty ? "127.0.0.1" : host
             c.listenPort = port
         },
-        ConfigOption(flag: "upstream", help: "preset (mimo, mimo-token-plan, cloudsway, deepseek, kimi) or a base URL (default mimo)") { c, v in
-            guard let preset = UpstreamPreset.resolve(v) else {
-                throw ConfigError("--upstream: unknown preset '\(v)' (presets: \(UpstreamPreset.all.map(\.name).joined(separator: ", ")); or an http(s):// base URL)")
+        ConfigOption(flag: "upstream", repeatable: true, help: "[NAME=]PRESET|URL, repeatable: an upstream, chosen by /NAME/ before a route's path; the first is the default (presets: \(UpstreamPreset.all.map(\.name).joined(separator: ", ")), cloudsway:ENDPOINT; or an http(s):// base URL; NAME: the preset's name, custom for a URL) (default mimo)") { c, v in
+            var list: [UpstreamConfig] = []
+            for item in Self.items(v) {
+                var name: String?
+                var target = item
+                if let eq = item.firstIndex(of: "="), !item[..<eq].contains(":") {
+                    name = String(item[..<eq])
+                    target = String(item[item.index(after: eq)...])
+                }
+                guard let preset = UpstreamPreset.resolve(target) else {
+                    throw ConfigError("--upstream: unknown preset '\(target)' (presets: \(UpstreamPreset.all.map(\.name).joined(separator: ", ")), cloudsway:ENDPOINT; or an http(s):// base URL)")
+                }
+                let upstreamName = name ?? (preset.name.hasPrefix("cloudsway") ? "cloudsway" : preset.name)
+                guard UpstreamConfig.isValidName(upstreamName) else {
+                    throw ConfigError("--upstream: '\(upstreamName)' cannot name an upstream (lower-case letters, digits, - and _; not \(UpstreamConfig.reservedNames.sorted().joined(separator: ", ")))")
+                }
+                guard !list.contains(where: { $0.name == upstreamName }) else {
+                    throw ConfigError("--upstream: two upstreams named '\(upstreamName)' (name them: NAME=PRESET|URL)")
+                }
+                list.append(UpstreamConfig(name: upstreamName, preset: preset))
             }
-            c.upstream = preset
+            guard !list.isEmpty else { throw ConfigError("--upstream wants a preset or a base URL") }
+            c.upstreams = list
+            c.defaultUpstreamIndex = 0
+        },
+        ConfigOption(flag: "upstream-set", repeatable: true, help: "NAME.KEY=VALUE, repeatable: one upstream's own setting, over the global flags and its preset (keys: \(UpstreamConfig.keys.joined(separator: ", ")))") { c, v in
+            for item in Self.items(v) {
+                guard let dot = item.firstIndex(of: "."), let eq = item.firstIndex(of: "="), dot < eq else {
+                    throw ConfigError("--upstream-set wants NAME.KEY=VALUE, got '\(item)'")
+                }
+                let name = item[..<dot]
+                guard let i = c.upstreams.firstIndex(where: { $0.name == name }) else {
+                    throw ConfigError("--upstream-set: no upstream named '\(name)' (upstreams: \(c.upstreams.map(\.name).joined(separator: ", ")))")
+                }
+                try c.upstreams[i].set(String(item[item.index(after: dot) ..< eq]), String(item[item.index(after: eq)...]))
+            }
+        },
+        ConfigOption(flag: "default-upstream", help: "the upstream requests without a /NAME/ prefix (and whose model no upstream's models= takes) go to (default: the first --upstream)") { c, v in
+            guard let i = c.upstreams.firstIndex(where: { $0.name == v }) else {
+                throw ConfigError("--default-upstream: no upstream named '\(v)' (upstreams: \(c.upstreams.map(\.name).joined(separator: ", ")))")
+            }
+            c.defaultUpstreamIndex = i
         },
         ConfigOption(flag: "anthropic-upstream", help: "base URL of the upstream's Anthropic-compatible API, to which /anthropic/v1/… and /v1/messages go (default: the preset's; for a URL upstream …/v1 → …/anthropic)") { c, v in
             guard v.hasPrefix("http://") || v.hasPrefix("https://") else {
@@ -323,7 +394,9 @@ extension Config {
         var config = Config()
         let file = try fileText.map(parseFile) ?? [:]
         for option in options {
-            if let value = flags[option.flag] ?? environment[option.environmentVariable] ?? file[option.flag] {
+            // A variable holds a repeatable option's values separated by newlines or `;`.
+            let variable = environment[option.environmentVariable].map { option.repeatable ? $0.replacingSemicolons : $0 }
+            if let value = flags[option.flag] ?? variable ?? file[option.flag] {
                 try option.apply(&config, value)
             }
         }
@@ -341,6 +414,7 @@ extension Config {
     /// unknown name or a line without `=` is an error naming the line.
     public static func parseFile(_ text: String) throws -> [String: String] {
         let known = Set(options.map(\.flag))
+        let repeatable = Set(options.filter(\.repeatable).map(\.flag))
         var out: [String: String] = [:]
         // "\r\n" is one Character in Swift: split on it as well as on "\n".
         for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
@@ -350,9 +424,18 @@ extension Config {
             let name = trim(line[..<eq])
             let value = trim(line[line.index(after: eq)...])
             guard known.contains(name) else { throw ConfigError("config line \(n + 1): unknown option '\(name)'") }
-            out[name] = value
+            if repeatable.contains(name), let earlier = out[name] {
+                out[name] = earlier + "\n" + value
+            } else {
+                out[name] = value
+            }
         }
         return out
+    }
+
+    /// A repeatable option's values: one per line.
+    static func items(_ v: String) -> [String] {
+        v.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { String($0) }.filter { !$0.isEmpty }
     }
 
     private static func trim(_ s: Substring) -> String {
@@ -366,7 +449,9 @@ extension Config {
     public func restartOnlyChanges(to other: Config) -> [String] {
         var out: [String] = []
         if listenHost != other.listenHost || listenPort != other.listenPort { out.append("listen") }
-        if upstream != other.upstream { out.append("upstream") }
+        if upstreams != other.upstreams || defaultUpstreamIndex != other.defaultUpstreamIndex {
+            out.append("upstream/upstream-set/default-upstream")
+        }
         if anthropicBaseURL != other.anthropicBaseURL { out.append("anthropic-upstream") }
         if store != other.store || storeBytes != other.storeBytes || redisPrefix != other.redisPrefix { out.append("store") }
         if stateDirectory != other.stateDirectory { out.append("state-dir") }
@@ -407,6 +492,10 @@ extension Config {
     }
 }
 
+
+extension String {
+    var replacingSemicolons: String { String(map { $0 == ";" ? "\n" : $0 }) }
+}
 
 extension Substring {
     var trimmingSpaces: String {

@@ -28,8 +28,9 @@ public enum RefusalRecognizer {
     ].map { Array($0.utf8) }
     private static let subjects: [[UInt8]] = ["reasoning_content", "thinking"].map { Array($0.utf8) }
 
-    /// True when `body` (a 400's body) is the thinking-mode refusal.
-    public static func isRefusal(status: Int, body: UnsafeRawBufferPointer) -> Bool {
+    /// True when `body` (a 400's body) is the thinking-mode refusal: a wording every provider's
+    /// shares, or one of `wordings` (an upstream's own, compared the same way).
+    public static func isRefusal(status: Int, body: UnsafeRawBufferPointer, wordings: [String] = []) -> Bool {
         guard status == 400, body.count < 64 * 1024 else { return false }
         // Lowercase and drop backticks: providers vary both.
         var text: [UInt8] = []
@@ -37,13 +38,17 @@ public enum RefusalRecognizer {
         for b in body where b != UInt8(ascii: "`") {
             text.append(b >= 65 && b <= 90 ? b + 32 : b)
         }
+        for wording in wordings {
+            let w = Array(wording.utf8).filter { $0 != UInt8(ascii: "`") }.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+            if !w.isEmpty && contains(text, w) { return true }
+        }
         let normalizedPhrases = phrases.map { $0.filter { $0 != UInt8(ascii: "`") } }
         guard normalizedPhrases.contains(where: { contains(text, $0) }) else { return false }
         return subjects.contains { contains(text, $0) }
     }
 
-    public static func isRefusal(status: Int, body: [UInt8]) -> Bool {
-        body.withUnsafeBytes { isRefusal(status: status, body: $0) }
+    public static func isRefusal(status: Int, body: [UInt8], wordings: [String] = []) -> Bool {
+        body.withUnsafeBytes { isRefusal(status: status, body: $0, wordings: wordings) }
     }
 
     private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -262,7 +262,8 @@ public final class Proxy {
         // What only a restart changes keeps its running value.
         next.listenHost = config.listenHost
         next.listenPort = config.listenPort
-        next.upstream = config.upstream
+        next.upstreams = config.upstreams
+        next.defaultUpstreamIndex = config.defaultUpstreamIndex
         next.anthropicUpstream = config.anthropicUpstream
         next.store = config.store
         next.storeBytes = config.storeBytes
@@ -326,6 +327,16 @@ public final class Proxy {
         }
     }
 
+    /// The upstream a `/NAME/…` target names, and the target without the prefix.
+    private func upstreamPrefix(_ target: String) -> (UpstreamConfig, String)? {
+        let path = target.utf8
+        guard path.first == UInt8(ascii: "/") else { return nil }
+        let afterSlash = path.index(after: path.startIndex)
+        guard let end = path[afterSlash...].firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        guard let upstream = config.upstream(named: Substring(path[afterSlash ..< end])) else { return nil }
+        return (upstream, String(Substring(path[end...])))
+    }
+
     /// Answers `request` at once, or hands it to an exchange (nil).
     private func answer(_ request: InboundRequest) -> (Route, Int)? {
         // A head that could be read two ways, or a method no route has (CONNECT, TRACE): a 4xx
@@ -338,15 +349,27 @@ public final class Proxy {
             replyError(request, .methodNotAllowed(request.method, request.target), close: true)
             return (.methodNotAllowed, 405)
         }
+        // `/NAME/…`: upstream NAME, the rest of the path its route.
+        var upstream = config.defaultUpstream
+        var upstreamNamed = false
+        if let (named, rest) = upstreamPrefix(request.target) {
+            upstream = named
+            upstreamNamed = true
+            request.target = rest
+        }
         let route = Route.match(method: request.method, target: request.target)
+        if upstreamNamed && route.api == nil && route != .methodNotAllowed && route != .badPath {
+            replyError(request, .notFound("/\(upstream.name)\(request.target.prefix { $0 != "?" })"))
+            return (.notFound, 404)
+        }
         switch route {
         case .chatCompletions, .messages, .models, .passthrough, .anthropicPassthrough:
             if isDraining {
                 replyError(request, .draining())
                 return (route, 503)
             }
-            if route.api == .anthropic && config.anthropicBaseURL == nil {
-                replyError(request, .notFound("\(request.target.prefix { $0 != "?" }) (upstream \(config.upstream.name) has no Anthropic-compatible base: --anthropic-upstream)"))
+            if route.api == .anthropic && config.anthropicBaseURL(for: upstream) == nil {
+                replyError(request, .notFound("\(request.target.prefix { $0 != "?" }) (upstream \(upstream.name) has no Anthropic-compatible base: --upstream-set \(upstream.name).anthropic=URL)"))
                 return (route, 404)
             }
             var proxyKey: String?
@@ -364,7 +387,8 @@ public final class Proxy {
                 proxyKey = name
             }
             inFlight += 1
-            ProxyExchange(proxy: self, request: request, route: route, proxyKey: proxyKey).start()
+            ProxyExchange(proxy: self, request: request, route: route, upstream: upstream, upstreamNamed: upstreamNamed,
+                          proxyKey: proxyKey).start()
             return nil
         case .health:
             replyJSON(request, 200, Array(#"{"status":"ok"}"#.utf8))
@@ -438,6 +462,17 @@ public final class Proxy {
         [stats.sum(.served), stats.sum(.restored), stats.sum(.misses)]
     }
 
+    /// One upstream and its policy in force, for the status JSON.
+    private func upstreamJSON(_ u: UpstreamConfig) -> String {
+        let hygiene = UpstreamPreset.Hygiene.names.filter { u.effectiveHygiene.contains($0.1) }.map { JSONText.string($0.0) }
+        return "{\"name\":\(JSONText.string(u.name)),\"default\":\(u.name == config.defaultUpstream.name)," +
+            "\"preset\":\(JSONText.string(u.preset.name)),\"base_url\":\(JSONText.string(u.preset.baseURL))," +
+            "\"anthropic_base_url\":\(config.anthropicBaseURL(for: u).map { JSONText.string($0) } ?? "null")," +
+            "\"restore\":\"\(config.restoreScope(for: u).rawValue)\",\"placeholder\":\(JSONText.string(config.placeholder(for: u)))," +
+            "\"models\":[\(u.models.map { JSONText.string($0) }.joined(separator: ","))]," +
+            "\"hygiene\":[\(hygiene.joined(separator: ","))],\"rescue\":\(u.effectiveRescue)}"
+    }
+
     func statusBody() -> [UInt8] {
         publishLevels()
         let t = stats.total()
@@ -461,6 +496,9 @@ public final class Proxy {
         field("base_url", config.upstream.baseURL)
         field("anthropic_base_url", config.anthropicBaseURL.map { JSONText.string($0) } ?? "null", quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
+        out.append(contentsOf: #""upstreams":["#.utf8)
+        out.append(contentsOf: config.upstreams.map(upstreamJSON).joined(separator: ",").utf8)
+        out.append(contentsOf: "],".utf8)
         out.append(contentsOf: #""in_flight":{"#.utf8)
         field("requests", String(t[.inFlight]), quoted: false)
         field("streams", String(t[.streaming]), quoted: false)

@@ -50,9 +50,16 @@ final class ProxyExchange: UpstreamTransferDelegate {
     /// The proxy key the client presented (`--proxy-keys on`): the tenant, and the provider key
     /// replaces the client's credentials upstream.
     private let proxyKey: String?
+    /// The upstream this request goes to: chosen by its path's prefix, else by its model
+    /// (an upstream's `models=`), else the default.
+    private var upstream: UpstreamConfig
+    /// The path named the upstream (`/NAME/v1/…`): its model does not choose another.
+    private let upstreamNamed: Bool
 
-    init(proxy: Proxy, request: InboundRequest, route: Route, proxyKey: String? = nil) {
+    init(proxy: Proxy, request: InboundRequest, route: Route, upstream: UpstreamConfig, upstreamNamed: Bool, proxyKey: String? = nil) {
         self.proxy = proxy
+        self.upstream = upstream
+        self.upstreamNamed = upstreamNamed
         self.proxyKey = proxyKey
         self.request = request
         self.route = route
@@ -102,13 +109,21 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
         restorer.stats.add(.requestsScanned)
         scan = scanned
-        if let m = scanned.model { model = m }
+        if let m = scanned.model {
+            model = m
+            if !upstreamNamed, let chosen = proxy.config.upstreams.first(where: { $0.takes(model: m) }) {
+                guard route.api != .anthropic || proxy.config.anthropicBaseURL(for: chosen) != nil else {
+                    return replyError(.notFound("\(request.target.prefix { $0 != "?" }) (upstream \(chosen.name), which model \(m) goes to, has no Anthropic-compatible base)"))
+                }
+                upstream = chosen
+            }
+        }
         guard let tenant = proxyKey.map({ restorer.tenant(forProxyKey: $0) }) ?? restorer.tenant(of: request) else {
             apply(machine.handle(.start))
             return
         }
         self.tenant = tenant
-        let plan = scanned.plan(body: body, scope: proxy.config.effectiveRestoreScope, builder: KeyBuilder(tenant: tenant))
+        let plan = scanned.plan(body: body, scope: proxy.config.restoreScope(for: upstream), builder: KeyBuilder(tenant: tenant))
         pending = plan.pending
         history = plan.history
         guard !pending.isEmpty else {
@@ -116,7 +131,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return
         }
         let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, upstream: upstreamBase,
-                                     nowMs: proxy.loop.nowMs)
+                                     nowMs: proxy.loop.nowMs, for: upstream)
         self.policy = policy
         let keys = pending.flatMap(\.keys)
         restorer.store.lookup(keys) { [self] results in
@@ -163,7 +178,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let refused: Bool
         if let buffer, let data = evbuffer_pullup(buffer, -1) {
             refused = RefusalRecognizer.isRefusal(status: head.status,
-                                                  body: UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer)))
+                                                  body: UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer)),
+                                                  wordings: upstream.refusalWordings)
         } else {
             refused = false
         }
@@ -202,17 +218,19 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 proxy.restorer.stats.add(.captureSkipped)
                 return false
             }
-            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
+            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history,
+                                         scope: proxy.config.restoreScope(for: upstream))
         }
         // Under restore = tool-calls only answers with tool calls are kept: most answers have
         // none, and a byte search says so without a parse.
-        if proxy.config.effectiveRestoreScope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
+        let scope = proxy.config.restoreScope(for: upstream)
+        if scope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
         guard let response = try? ChatResponseScan(bytes) else {
             proxy.restorer.stats.add(.captureSkipped)
             return false
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
-        return proxy.restorer.record(choices, tenant: tenant, history: history)
+        return proxy.restorer.record(choices, tenant: tenant, history: history, scope: scope)
     }
 
     /// Sends the collected answer (after its capture's commit, when it had one).
@@ -254,9 +272,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
         self.recorder = nil
         switch recorder.finish(completed: completed) {
         case .chat(let choices)?:
-            return proxy.restorer.record(choices, tenant: tenant, history: history)
+            return proxy.restorer.record(choices, tenant: tenant, history: history, scope: proxy.config.restoreScope(for: upstream))
         case .anthropic(let message)?:
-            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history)
+            return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history,
+                                         scope: proxy.config.restoreScope(for: upstream))
         case nil:
             proxy.restorer.stats.add(.captureSkipped)
             return false
@@ -469,7 +488,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     /// Anthropic-compatible one (also what signed thinking is issued by, and what `auto`
     /// remembers refusals under).
     private var upstreamBase: String {
-        route.api == .anthropic ? proxy.config.anthropicBaseURL ?? "" : proxy.config.upstream.baseURL
+        route.api == .anthropic ? proxy.config.anthropicBaseURL(for: upstream) ?? "" : upstream.preset.baseURL
     }
 
     /// Ends the exchange, exactly once: its reply, its stream's end, or its client leaving.

@@ -80,18 +80,20 @@ final class Restorer {
     }
 
     /// The policy for one request.
-    func policy(model: String?, thinkingType: String?, upstream: String, nowMs: UInt64) -> RestorePolicy {
+    func policy(model: String?, thinkingType: String?, upstream: String, nowMs: UInt64,
+                for u: UpstreamConfig? = nil) -> RestorePolicy {
+        let u = u ?? config.defaultUpstream
         let name = model ?? ""
         let thinking: Bool
         switch thinkingType {
         // Anthropic's `adaptive`: the model decides per turn, so any turn may carry thinking.
         case "enabled"?, "adaptive"?: thinking = true
         case "disabled"?: thinking = false
-        default: thinking = config.thinksByDefault(model: name)
+        default: thinking = config.thinksByDefault(model: name, upstream: u)
         }
         return RestorePolicy(
-            scope: config.effectiveRestoreScope, strategy: config.miss,
-            placeholder: Array(config.effectivePlaceholder.utf8), thinking: thinking,
+            scope: config.restoreScope(for: u), strategy: config.miss,
+            placeholder: Array(config.placeholder(for: u).utf8), thinking: thinking,
             placeholdersRefused: placeholderMemory.refusesPlaceholders(upstream: upstream, model: name, nowMs: nowMs))
     }
 
@@ -148,11 +150,12 @@ final class Restorer {
     /// keyed by `history`, the digest of the request's messages. With `restore = tool-calls`
     /// only answers with tool calls can ever be looked up, so plain answers are not stored
     /// (most answers: a store write saved per request). Returns whether anything was stored.
-    func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest) -> Bool {
+    func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest,
+                scope: UpstreamPreset.RestoreScope? = nil) -> Bool {
         // Wall-clock: the capture time is stored, and expiry is judged by other processes too.
         let nowMs = wallClock.nowMilliseconds()
         let builder = KeyBuilder(tenant: tenant)
-        let plainToo = config.effectiveRestoreScope == .all
+        let plainToo = (scope ?? config.effectiveRestoreScope) == .all
         var stored = false
         for choice in choices where plainToo || !choice.toolCalls.isEmpty {
             let (value, keys) = ChatRestore.record(choice, history: history, builder: builder, nowMs: nowMs)
@@ -167,8 +170,9 @@ final class Restorer {
     /// Records an Anthropic answer's thinking (issue 19), under the same rule: with
     /// `restore = tool-calls` only answers with `tool_use` blocks. `issuer`: the upstream that
     /// signed its thinking.
-    func record(_ message: CapturedAnthropicMessage, issuer: String, tenant: TenantID, history: SHA256Digest) -> Bool {
-        guard config.effectiveRestoreScope == .all || !message.toolUses.isEmpty else { return false }
+    func record(_ message: CapturedAnthropicMessage, issuer: String, tenant: TenantID, history: SHA256Digest,
+                scope: UpstreamPreset.RestoreScope? = nil) -> Bool {
+        guard (scope ?? config.effectiveRestoreScope) == .all || !message.toolUses.isEmpty else { return false }
         let (value, keys) = AnthropicRestore.record(message, issuer: issuer, history: history,
                                                     builder: KeyBuilder(tenant: tenant), nowMs: wallClock.nowMilliseconds())
         store.insert(value, for: keys)

@@ -11,7 +11,8 @@ import ThinkbackCore
 public final class InboundRequest {
     private var x: OpaquePointer?
     public let method: String
-    public let target: String
+    /// The request target; a `/NAME/` upstream prefix is taken off once routed (`Proxy`).
+    public internal(set) var target: String
     /// Fires once if the client disconnects before the reply is complete.
     public var onGone: (() -> Void)?
     /// Fires when a full stream ring drained (resume the upstream).

@@ -1,0 +1,102 @@
+"""Several upstreams at once (issue 21, docs/product.md §8): each chosen by its name as a path
+prefix (or by the request's model), each with its own policy."""
+import json
+
+import httpx
+
+from agent import QUESTIONS, Agent
+from conftest import Proc
+
+
+def stats(port):
+    return httpx.get(f"http://127.0.0.1:{port}/sim/stats").json()
+
+
+def last(port):
+    return json.loads(httpx.get(f"http://127.0.0.1:{port}/sim/last").content)
+
+
+def two(sim, *extra):
+    a, b = sim(), sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"a=http://127.0.0.1:{a}/v1",
+                           "--upstream", f"b=http://127.0.0.1:{b}/v1", *extra])
+    return a, b, p
+
+
+def test_the_path_prefix_chooses_the_upstream(sim):
+    a, b, p = two(sim)
+    try:
+        base = f"http://127.0.0.1:{p.port}"
+        Agent(f"{base}/v1", "k-prefix").ask(QUESTIONS[0])
+        through_a = stats(a)["chat_requests"]
+        assert through_a >= 2 and stats(b)["chat_requests"] == 0, "no prefix: the default (the first)"
+        Agent(f"{base}/b/v1", "k-prefix").ask(QUESTIONS[0])
+        assert stats(b)["chat_requests"] >= 2 and stats(a)["chat_requests"] == through_a
+        Agent(f"{base}/a/v1", "k-prefix").ask(QUESTIONS[1])
+        assert stats(a)["chat_requests"] > through_a
+        # Models, and the Anthropic route, by prefix too.
+        assert httpx.get(f"{base}/b/v1/models", headers={"Authorization": "Bearer k"}).status_code == 200
+        # A prefix names upstreams only: thinkback's own endpoints are not under it.
+        assert httpx.get(f"{base}/b/metrics").status_code == 404
+        r = httpx.post(f"{base}/nobody/v1/chat/completions", json={"model": "m", "messages": []})
+        assert r.status_code == 404
+        st = httpx.get(f"{base}/").json()
+        assert [u["name"] for u in st["upstreams"]] == ["a", "b"], st["upstreams"]
+        assert [u["default"] for u in st["upstreams"]] == [True, False]
+        assert st["upstreams"][1]["base_url"] == f"http://127.0.0.1:{b}/v1"
+    finally:
+        p.stop()
+
+
+def test_each_upstream_has_its_own_placeholder_and_default(sim):
+    """A miss through each: the placeholder of that upstream goes upstream; --default-upstream
+    moves the prefix-less requests."""
+    a, b, p = two(sim, "--miss", "placeholder", "--upstream-set", "b.placeholder=(not kept: b)", "--default-upstream", "b")
+    fresh = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{a}/v1"])
+    try:
+        old = Agent(f"http://127.0.0.1:{fresh.port}/v1", "k-miss")   # built elsewhere: p never saw it
+        old.ask(QUESTIONS[0])
+        for prefix, port, want in (("/a", a, " "), ("", b, "(not kept: b)")):
+            agent = Agent(f"http://127.0.0.1:{p.port}{prefix}/v1", "k-miss", messages=old.messages)
+            agent.messages.append({"role": "user", "content": QUESTIONS[1]})
+            agent.send()
+            sent = last(port)
+            assert sent["messages"][1]["reasoning_content"] == want, (prefix, sent["messages"][1])
+    finally:
+        fresh.stop()
+        p.stop()
+
+
+def test_a_model_pattern_chooses_the_upstream(sim):
+    a, b, p = two(sim, "--upstream-set", "b.models=special-*,exact-model")
+    try:
+        for model, port in (("special-1", b), ("exact-model", b), ("mimo-v2.5-pro", a)):
+            before = stats(port)["chat_requests"]
+            r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions", headers={"Authorization": "Bearer k"},
+                           json={"model": model, "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+            assert r.status_code == 200, r.text
+            assert stats(port)["chat_requests"] == before + 1, model
+        # A prefix wins over the model.
+        before = stats(a)["chat_requests"]
+        r = httpx.post(f"http://127.0.0.1:{p.port}/a/v1/chat/completions", headers={"Authorization": "Bearer k"},
+                       json={"model": "special-1", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        assert r.status_code == 200 and stats(a)["chat_requests"] == before + 1
+    finally:
+        p.stop()
+
+
+def test_bad_upstream_options_are_refused_at_start(tmp_path):
+    import os
+    import subprocess
+    from conftest import BIN
+    for args, words in (
+        (["--upstream", "v1=mimo"], "cannot name an upstream"),
+        (["--upstream", "a=mimo", "--upstream", "a=kimi"], "two upstreams named 'a'"),
+        (["--upstream", "a=nowhere"], "unknown preset"),
+        (["--upstream", "a=mimo", "--upstream-set", "b.restore=all"], "no upstream named 'b'"),
+        (["--upstream", "a=mimo", "--upstream-set", "a.colour=red"], "unknown key 'colour'"),
+        (["--upstream", "a=mimo", "--default-upstream", "z"], "no upstream named 'z'"),
+    ):
+        r = subprocess.run([os.path.join(BIN, "thinkback"), "--listen", "127.0.0.1:0", "--state-dir", str(tmp_path), *args],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode != 0 and words in r.stderr, (args, r.returncode, r.stderr[-500:])
