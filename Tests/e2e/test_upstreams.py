@@ -100,3 +100,58 @@ def test_bad_upstream_options_are_refused_at_start(tmp_path):
         r = subprocess.run([os.path.join(BIN, "thinkback"), "--listen", "127.0.0.1:0", "--state-dir", str(tmp_path), *args],
                            capture_output=True, text=True, timeout=10)
         assert r.returncode != 0 and words in r.stderr, (args, r.returncode, r.stderr[-500:])
+
+
+def test_every_answer_says_what_thinkback_did(sim):
+    """The thinkback-restore header: hits, misses, the strategy, the upstream — whole answers,
+    streams and thinkback's own refusals alike."""
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"up=http://127.0.0.1:{s}/v1"])
+    fresh = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    try:
+        url = f"http://127.0.0.1:{p.port}/v1/chat/completions"
+        h = {"Authorization": "Bearer k-header"}
+        first = httpx.post(url, headers=h, json={"model": "mimo-v2.5-pro", "messages": [{"role": "user", "content": "hi"}]})
+        assert first.headers["thinkback-restore"] == "hits=0 misses=0 upstream=up", first.headers
+        agent = Agent(f"http://127.0.0.1:{p.port}/v1", "k-header")
+        agent.ask(QUESTIONS[0])
+        history = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in agent.messages]
+        body = {"model": "mimo-v2.5-pro", "messages": history + [{"role": "user", "content": QUESTIONS[1]}]}
+        r = httpx.post(url, headers=h, json=body, timeout=30)
+        assert r.status_code == 200 and r.headers["thinkback-restore"] == "hits=1 misses=0 upstream=up", r.headers
+        with httpx.stream("POST", url, headers=h, json={**body, "stream": True}, timeout=30) as st:
+            assert st.headers["thinkback-restore"] == "hits=1 misses=0 upstream=up"
+            st.read()
+        # The same history through a thinkback that never saw it: a miss, placeholder then
+        # (the simulator takes it), or the 409 of --miss reject.
+        other = f"http://127.0.0.1:{fresh.port}/v1/chat/completions"
+        r = httpx.post(other, headers=h, json=body, timeout=30)
+        assert r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=placeholder upstream=custom", r.headers
+    finally:
+        fresh.stop()
+        p.stop()
+    rej = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1", "--miss", "reject"])
+    try:
+        r = httpx.post(f"http://127.0.0.1:{rej.port}/v1/chat/completions", headers=h, json=body, timeout=30)
+        assert r.status_code == 409 and r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=reject upstream=custom"
+    finally:
+        rej.stop()
+
+
+def test_auto_says_it_retried(sim):
+    """A simulator that refuses placeholders: auto's retry with textualize shows in the header."""
+    s = sim()
+    src = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    try:
+        agent = Agent(f"http://127.0.0.1:{src.port}/v1", "k-auto-header")
+        agent.ask(QUESTIONS[0])
+        history = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in agent.messages]
+        body = {"model": "mimo-v2.5-pro", "messages": history + [{"role": "user", "content": QUESTIONS[1]}]}
+        r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions",
+                       headers={"Authorization": "Bearer k-auto-header", "x-sim-placeholders": "refuse"}, json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=textualize retried=1 upstream=custom", r.headers
+    finally:
+        p.stop()
+        src.stop()

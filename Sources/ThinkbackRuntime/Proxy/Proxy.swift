@@ -435,7 +435,8 @@ public final class Proxy {
     /// saying where it came from and whether a retry is allowed, and a log line. Returns the
     /// body's size.
     @discardableResult
-    func replyError(_ request: InboundRequest, _ error: ProxyError, requestID: String? = nil, close: Bool = false) -> Int {
+    func replyError(_ request: InboundRequest, _ error: ProxyError, requestID: String? = nil, close: Bool = false,
+                    headers extra: [(name: String, value: String)] = []) -> Int {
         var metadata: Logger.Metadata = [
             "status": "\(error.status)", "code": "\(error.code)",
             "origin": "\(error.origin.rawValue)", "retryable": "\(error.isRetryable)",
@@ -452,6 +453,7 @@ public final class Proxy {
         var headers = [("Content-Type", "application/json"), (ProxyError.headerName, error.headerValue)]
         if close { headers.append(("Connection", "close")) }
         if error.status == 429 { headers.append(("Retry-After", "1")) }
+        headers += extra.map { ($0.name, $0.value) }
         let body = error.body(for: Route.isAnthropicPath(request.target) ? .anthropic : .openAI)
         request.reply(status: error.status, headers: headers, body: body)
         return body.count

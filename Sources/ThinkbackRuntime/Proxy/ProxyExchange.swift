@@ -55,6 +55,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var upstream: UpstreamConfig
     /// The path named the upstream (`/NAME/v1/…`): its model does not choose another.
     private let upstreamNamed: Bool
+    /// What restoration did to the request (the `thinkback-restore` header).
+    private var summary = Restorer.Summary()
+    /// `auto` retried after the provider refused the placeholders.
+    private var retriedAfterRefusal = false
 
     init(proxy: Proxy, request: InboundRequest, route: Route, upstream: UpstreamConfig, upstreamNamed: Bool, proxyKey: String? = nil) {
         self.proxy = proxy
@@ -150,7 +154,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         guard let scan else { return }
         let restorer = proxy.restorer
         let outcome = scan.outcome(body: request.body, pending: pending, found: found, policy: policy, issuer: upstreamBase)
-        restorer.account(outcome, requestID: requestIDText, policy: policy)
+        summary = restorer.account(outcome, requestID: requestIDText, policy: policy)
         if let index = outcome.rejectedMessageIndex {
             restorer.stats.add(.rejected)
             return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
@@ -192,10 +196,24 @@ final class ProxyExchange: UpstreamTransferDelegate {
             "request_id": "\(requestIDText)", "model": "\(model)"])
         policy.placeholdersRefused = true
         self.policy = policy
+        retriedAfterRefusal = true
         transfer?.abort()
         transfer = nil
         applyRestore(policy: policy, isFallback: true)
     }
+
+    /// `thinkback-restore: hits=H misses=M [strategy=S[,S…]] [retried=1] upstream=NAME` on every
+    /// answer of the restoring routes: what thinkback did to the request, without reading logs.
+    private var restoreHeader: [(name: String, value: String)] {
+        guard route == .chatCompletions || route == .messages else { return [] }
+        var value = "hits=\(summary.restored) misses=\(summary.misses)"
+        if !summary.strategies.isEmpty { value += " strategy=" + summary.strategies.map(\.rawValue).joined(separator: ",") }
+        if retriedAfterRefusal { value += " retried=1" }
+        value += " upstream=" + upstream.name
+        return [(name: Self.restoreHeaderName, value: value)]
+    }
+
+    static let restoreHeaderName = "thinkback-restore"
 
     /// The body that goes upstream: the restored one, else the client's.
     private var outgoingBody: UpstreamBody {
@@ -204,7 +222,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     private func replyError(_ error: ProxyError) {
         finalStatus = error.status
-        bytesOut = proxy.replyError(request, error, requestID: requestIDText)
+        bytesOut = proxy.replyError(request, error, requestID: requestIDText, headers: restoreHeader)
         finish()
     }
 
@@ -239,7 +257,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             preconditionFailure("a whole answer is collected in a buffer (startBuffering answers without one)")
         }
         bytesOut = evbuffer_get_length(buffer)
-        request.reply(status: head.status, head: head, buffer: buffer)
+        request.reply(status: head.status, head: head, buffer: buffer, extra: restoreHeader)
         finish()
     }
 
@@ -304,7 +322,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             if tenant != nil, let api = route.api, route == .chatCompletions || route == .messages {
                 recorder = AnyStreamRecorder(api: api, limit: proxy.config.maxResponseBytes)
             }
-            request.startStream(status: status, head: head, slots: proxy.config.streamSlots,
+            request.startStream(status: status, head: head, extra: restoreHeader, slots: proxy.config.streamSlots,
                                 queueBytes: proxy.config.streamQueueBytes)
             releaseForStream()
         case .startBuffering:

@@ -97,9 +97,19 @@ final class Restorer {
             placeholdersRefused: placeholderMemory.refusesPlaceholders(upstream: upstream, model: name, nowMs: nowMs))
     }
 
+    /// What a request's restoration did, as its `thinkback-restore` header says it.
+    struct Summary {
+        var restored = 0
+        var misses = 0
+        /// The strategies the misses went to, in first-use order.
+        var strategies: [MissStrategy] = []
+    }
+
     /// Counts and logs what a request's restoration did (message indexes, never content).
-    func account(_ outcome: RestoreOutcome, requestID: String, policy: RestorePolicy) {
+    @discardableResult
+    func account(_ outcome: RestoreOutcome, requestID: String, policy: RestorePolicy) -> Summary {
         var restoredHere = 0
+        var missesHere = 0
         var missed: [(index: Int, strategy: MissStrategy)] = []
         for (index, action) in outcome.actions {
             let fallback: MissStrategy?
@@ -120,6 +130,7 @@ final class Restorer {
             case .reject: fallback = .reject
             }
             stats.add(.misses)
+            missesHere += 1
             if let fallback {
                 stats.addFallback(fallback)
                 missed.append((index, fallback))
@@ -129,6 +140,9 @@ final class Restorer {
         if restoredHere > 0 { stats.add(.requestsRestored) }
         publishStatistics()
         if !missed.isEmpty { logMisses(requestID, missed, restored: restoredHere) }
+        var summary = Summary(restored: restoredHere, misses: missesHere)
+        for m in missed where !summary.strategies.contains(m.strategy) { summary.strategies.append(m.strategy) }
+        return summary
     }
 
     /// One line per request however many messages missed (a line each cost as much as the

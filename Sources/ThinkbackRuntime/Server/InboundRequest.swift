@@ -97,18 +97,19 @@ public final class InboundRequest {
 
     /// Relays a whole upstream response: its forwardable headers, the body moved out of an
     /// evbuffer (no copy).
-    public func reply(status: Int, head: ResponseHead, buffer: OpaquePointer) {
+    public func reply(status: Int, head: ResponseHead, buffer: OpaquePointer, extra: [(name: String, value: String)] = []) {
         guard let x else { return }
         addHeaders(from: head)
+        addHeaders(extra)
         self.x = nil
         cle_exchange_reply_buffer(x, Int32(status), buffer)
         finish()
     }
 
     /// Starts relaying an upstream stream with its forwardable headers.
-    public func startStream(status: Int, head: ResponseHead, slots: Int, queueBytes: Int) {
+    public func startStream(status: Int, head: ResponseHead, extra: [(name: String, value: String)] = [], slots: Int, queueBytes: Int) {
         addHeaders(from: head)
-        startStream(status: status, headers: [], slots: slots, queueBytes: queueBytes)
+        startStream(status: status, headers: extra, slots: slots, queueBytes: queueBytes)
     }
 
     /// Starts watching for the client leaving (and for stream drains).
