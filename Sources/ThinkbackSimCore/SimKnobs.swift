@@ -89,6 +89,9 @@ public struct SimKnobs: Sendable, Equatable {
     public var emptyPlaceholderAccepted: Bool
     /// `x-sim-placeholders`: whether whitespace-only reasoning on a tool-call message is accepted.
     public var placeholdersAccepted: Bool
+    /// `x-sim-refuse-unissued`: refuse a history whose tool-call message carries reasoning this
+    /// simulator did not issue to it (as a provider that checks what comes back would).
+    public var refuseUnissued = false
     /// `x-sim-hygiene`: MiMo's `content: null` / list-typed `tool` content refusals.
     public var strictHygiene: Bool
     /// `x-sim-sse-errors`: frame a `stream: true` request's 400 as SSE.
@@ -206,6 +209,7 @@ public struct SimKnobs: Sendable, Equatable {
                 k.emptyPlaceholderAccepted = v
                 emptyPlaceholderSet = v
             case "x-sim-placeholders": k.placeholdersAccepted = try bool()
+            case "x-sim-refuse-unissued": k.refuseUnissued = try bool()
             case "x-sim-hygiene": k.strictHygiene = try bool()
             case "x-sim-sse-errors": k.sseErrors = try bool()
             case "x-sim-error-variant":

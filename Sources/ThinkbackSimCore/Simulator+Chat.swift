@@ -100,6 +100,20 @@ extension Simulator {
         return deliver(400, headers: jsonHeaders, body: Array(body.utf8), knobs: knobs.withoutFaults)
     }
 
+    /// `x-sim-refuse-unissued`: the refusal of a history whose tool-call message carries reasoning
+    /// this simulator did not issue (the ledger's `wrong` or `foreign`): the flavor's "must be
+    /// passed back" wording for chat, Anthropic's signature refusal for messages.
+    func unissued(tenant: String, knobs: SimKnobs, anthropic: Bool) -> Refusal? {
+        guard knobs.refuseUnissued,
+              let bad = ledger.lastVerdicts[tenant]?.first(where: { $0.toolCalls && ($0.category == .wrong || $0.category == .foreign) })
+        else { return nil }
+        if anthropic {
+            return Refusal(kind: .unissued, body: ProviderErrors.anthropic(
+                type: "invalid_request_error", message: "messages.\(bad.index).content.0: Invalid signature in thinking block"))
+        }
+        return Refusal(kind: .unissued, body: ProviderErrors.reasoningRefusal(flavor: knobs.flavor, index: bad.index, alternate: false))
+    }
+
     func openAIChat(_ json: SimJSON, tenant: String, knobs: SimKnobs) -> SimResponse {
         let request: ChatRequest
         do {
@@ -119,7 +133,7 @@ extension Simulator {
                     index: $0.index, place: places[$0.index], reasoning: $0.reasoning, calls: $0.toolCalls,
                     text: $0.contentText)
             })
-        if let refusal = OpenAIValidator.validate(request, thinking: thinking, knobs: knobs) {
+        if let refusal = OpenAIValidator.validate(request, thinking: thinking, knobs: knobs) ?? unissued(tenant: tenant, knobs: knobs, anthropic: false) {
             return refuse(refusal, stream: request.stream, knobs: knobs)
         }
 
@@ -164,7 +178,7 @@ extension Simulator {
             turns: request.messages.filter { $0.role == "assistant" }.map {
                 HistoryTurn(index: $0.index, place: places[$0.index], reasoning: $0.reasoning, calls: $0.toolUses, text: $0.text)
             })
-        if let refusal = AnthropicValidator.validate(request, thinking: thinking, knobs: knobs) {
+        if let refusal = AnthropicValidator.validate(request, thinking: thinking, knobs: knobs) ?? unissued(tenant: tenant, knobs: knobs, anthropic: true) {
             return refuse(refusal, stream: request.stream, knobs: knobs)
         }
 

@@ -74,18 +74,20 @@ final class StatsBoardTests: XCTestCase {
 
     func testAClearReachesTheOtherWorkerOnce() throws {
         let (a, b) = pair()
-        XCTAssertFalse(b.clearsPending)
+        XCTAssertFalse(b.announcementsPending)
         let alice = try XCTUnwrap(TenantID(bytes: Array(1 ... 16)))
+        let key = CacheKey(tenant: alice, kind: .toolCall, digest: SHA256.hash(Array("call_1".utf8)))
         a.announceClear(tenant: alice)
         a.announceClear(tenant: nil)
-        XCTAssertFalse(a.clearsPending, "the worker that cleared has its own done")
-        XCTAssertTrue(b.clearsPending)
-        XCTAssertEqual(b.takeClears(), [alice, nil])
-        XCTAssertFalse(b.clearsPending)
-        XCTAssertEqual(b.takeClears(), [])
-        // More clears than the ring keeps while b looked away: b clears everything.
-        for _ in 0 ..< 40 { a.announceClear(tenant: alice) }
-        XCTAssertEqual(b.takeClears(), [nil])
+        a.announce(.forget(key))
+        XCTAssertFalse(a.announcementsPending, "the worker that cleared has its own done")
+        XCTAssertTrue(b.announcementsPending)
+        XCTAssertEqual(b.takeAnnouncements(), [.clear(alice), .clear(nil), .forget(key)])
+        XCTAssertFalse(b.announcementsPending)
+        XCTAssertEqual(b.takeAnnouncements(), [])
+        // More than the ring keeps while b looked away: b is told to drop everything.
+        for _ in 0 ..< 70 { a.announceClear(tenant: alice) }
+        XCTAssertNil(b.takeAnnouncements())
     }
 
     func testTheExpositionSumsEveryWorker() {

@@ -155,3 +155,63 @@ def test_auto_says_it_retried(sim):
     finally:
         p.stop()
         src.stop()
+
+
+def test_refused_restored_reasoning_is_dropped_and_auto_goes_again(sim):
+    """The provider refuses reasoning thinkback restored (here: the simulator forgot what it
+    issued and checks what comes back): the entries are dropped from the store, auto sends the
+    request again without them, and the next request does not restore them again."""
+    from test_workers import pinned
+    s = sim()
+    # Two workers: the capture is in worker 0's memory, the refusal comes through worker 1, and
+    # worker 0 must not restore the dropped entry from its memory afterwards.
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1", "--workers", "2"])
+    try:
+        w0, w1 = pinned(p.port, 0), pinned(p.port, 1)
+        agent = Agent(f"http://127.0.0.1:{p.port}/v1", "k-refused", http_client=w0)
+        agent.ask(QUESTIONS[0])
+        history = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in agent.messages]
+        body = {"model": "mimo-v2.5-pro", "messages": history + [{"role": "user", "content": QUESTIONS[1]}]}
+        h = {"Authorization": "Bearer k-refused", "x-sim-refuse-unissued": "on"}
+        url = f"http://127.0.0.1:{p.port}/v1/chat/completions"
+        # Restored exactly, accepted.
+        r = w0.post(url, headers=h, json=body, timeout=30)
+        assert r.status_code == 200 and r.headers["thinkback-restore"].startswith("hits=1 misses=0"), r.headers
+        httpx.post(f"http://127.0.0.1:{s}/sim/reset?all=1").raise_for_status()   # the simulator forgets
+        r = w1.post(url, headers=h, json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=textualize retried=1 upstream=custom", r.headers
+        st = httpx.get(f"http://127.0.0.1:{p.port}/").json()["restore"]
+        assert st["refused_dropped"] == 1 and st["auto_retries"] == 1, st
+        # Dropped, from worker 0's memory too: the next request misses (a placeholder, which
+        # the simulator takes).
+        r = w0.post(url, headers=h, json=body, timeout=30)
+        assert r.status_code == 200 and r.headers["thinkback-restore"].startswith("hits=0 misses=1 strategy=placeholder"), r.headers
+        metrics = httpx.get(f"http://127.0.0.1:{p.port}/metrics").text
+        assert 'thinkback_restore_refused_dropped_total{upstream="custom"} 1' in metrics
+    finally:
+        p.stop()
+
+
+def test_refused_restored_thinking_blocks_are_dropped_too(sim):
+    """The same on the Anthropic route, where the refusal is the signature's."""
+    from anthropic_agent import MODEL, QUESTIONS as AQ, TOOLS
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    try:
+        base = f"http://127.0.0.1:{p.port}/anthropic/v1/messages"
+        h = {"x-api-key": "ak-refused"}
+        m = httpx.post(base, headers=h, json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
+                                              "messages": [{"role": "user", "content": AQ[0]}]}, timeout=30).json()
+        uses = [b for b in m["content"] if b["type"] == "tool_use"]
+        assert uses, m
+        follow = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
+            {"role": "user", "content": AQ[0]}, {"role": "assistant", "content": [b for b in m["content"] if b["type"] != "thinking"]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+        httpx.post(f"http://127.0.0.1:{s}/sim/reset?all=1").raise_for_status()
+        r = httpx.post(base, headers={**h, "x-sim-refuse-unissued": "on"}, json=follow, timeout=30)
+        assert r.status_code == 200, r.text
+        assert "retried=1" in r.headers["thinkback-restore"], r.headers
+        assert httpx.get(f"http://127.0.0.1:{p.port}/").json()["restore"]["refused_dropped"] == 1
+    finally:
+        p.stop()

@@ -59,6 +59,10 @@ public protocol ReasoningStore: AnyObject {
     /// Drops what this process keeps of `tenant`'s values (nil: everyone's) beside the store
     /// itself — a hot tier — after another process cleared them from the shared store.
     func forgetLocalCopies(tenant: TenantID?)
+
+    /// Marks `keys` ambiguous in what this process keeps beside the store, after another
+    /// process did so in the shared store (a refused value is not sent again).
+    func forgetLocalCopies(keys: [CacheKey])
 }
 
 extension ReasoningStore {
@@ -67,6 +71,8 @@ extension ReasoningStore {
 
     /// Nothing is kept beside the store, by default.
     public func forgetLocalCopies(tenant: TenantID?) {}
+
+    public func forgetLocalCopies(keys: [CacheKey]) {}
 
     /// Stores that expire on their own (Redis) need no sweep.
     public func removeExpired() {}

@@ -77,6 +77,11 @@ public final class TieredStore: ReasoningStore {
         hot.clear(tenant: tenant) { _ in }
     }
 
+    /// The hot tier: another process marked these keys in the cold store.
+    public func forgetLocalCopies(keys: [CacheKey]) {
+        hot.markAmbiguous(keys)
+    }
+
     /// The hot tier has every insert at once; what counts is the cold store's commit.
     public func whenCommitted(_ completion: @escaping (Bool) -> Void) {
         cold.whenCommitted(completion)

@@ -28,6 +28,14 @@ public enum RefusalRecognizer {
     ].map { Array($0.utf8) }
     private static let subjects: [[UInt8]] = ["reasoning_content", "thinking"].map { Array($0.utf8) }
 
+    /// Refusals of reasoning that was sent back but not as the provider issued it (Anthropic's
+    /// thinking blocks: a signature that does not verify, a block changed): looked for when a
+    /// request carried restored reasoning.
+    public static let restoredReasoningRefusals = [
+        "Invalid signature in thinking block",
+        "thinking blocks in the latest assistant message cannot be modified",
+    ]
+
     /// True when `body` (a 400's body) is the thinking-mode refusal: a wording every provider's
     /// shares, or one of `wordings` (an upstream's own, compared the same way).
     public static func isRefusal(status: Int, body: UnsafeRawBufferPointer, wordings: [String] = []) -> Bool {

@@ -20,7 +20,7 @@ public final class StatsBoard: @unchecked Sendable {
         case served, inFlight, streaming, streamQueuedBytes, acceptPauses, draining, bytesIn, bytesOut
         // Restoration (`RestoreCounters`).
         case requestsScanned, requestsRestored, restored, hitsContext, hitsToolCallID, hitsContent, misses
-        case autoRetries, rejected, invalidJSON, captured, captureSkipped
+        case autoRetries, rejected, invalidJSON, captured, captureSkipped, refusedDrops
         // The commit gate (`CommitGate.Counters`).
         case held, committed, timeouts, commitFailures
         // The store (`StoreStatistics`): counts this worker's store made, and its last view of
@@ -66,17 +66,17 @@ public final class StatsBoard: @unchecked Sendable {
     /// Cells per slot, and the slots.
     let cellsPerSlot: Int
     let slots: Int
-    /// The board's own cells before the slots: 1 is the clears announced, then comes the ring of
-    /// the last clears (`announceClear`).
-    private static let clearRing = 16
-    private static let clearCells = 4   // tag (its number), all, the tenant's two halves
-    private static let headerCells = 8 + clearRing * clearCells
+    /// The board's own cells before the slots: 1 counts the announcements, then comes the ring
+    /// of the last ones (`announce`): each its number, its kind, and a key's 49 bytes.
+    private static let ringEntries = 64
+    private static let ringCells = 9
+    private static let headerCells = 8 + ringEntries * ringCells
     private let base: UnsafeMutablePointer<UInt64>
     /// This process's slot (0 outside `--workers`).
     public private(set) var slot = 0
     private var offsets: [UInt64]
-    /// The clears this worker has applied.
-    private var clearsSeen: UInt64 = 0
+    /// The announcements this worker has applied.
+    private var announcementsSeen: UInt64 = 0
 
     /// A board for `slots` workers, in shared memory (falls back to private memory, which is
     /// only right for one worker, if the mapping fails).
@@ -128,52 +128,71 @@ public final class StatsBoard: @unchecked Sendable {
         for k in 0 ..< Self.keyCells { cle_cell_store(pointer(keyOffset + k), 0) }
         for cell in Self.mirroredCounts { offsets[cell.rawValue] = cle_cell_load(pointer(cell.rawValue)) }
         store(.alive, 1)
-        clearsSeen = cle_cell_load(base + 1)   // a new worker's hot tier is empty
+        announcementsSeen = cle_cell_load(base + 1)   // a new worker's hot tier is empty
     }
 
-    // MARK: Cache clears (POST /admin/cache/clear through one worker, for all of them)
+    // MARK: Announcements (a clear or a refusal through one worker, for all of them)
 
-    /// Tells the other workers `tenant`'s captures (nil: everyone's) were cleared from the
-    /// shared store, so they drop what they keep of them in memory (their hot tiers).
-    func announceClear(tenant: TenantID?) {
+    /// What one worker did to the shared store that the others must mirror in what they keep
+    /// in memory (their hot tiers) before their next request.
+    enum Announcement: Equatable {
+        /// `POST /admin/cache/clear`: one tenant's captures (nil: everyone's).
+        case clear(TenantID?)
+        /// The provider refused the value under this key: it is not to be sent again.
+        case forget(CacheKey)
+    }
+
+    /// Tells the other workers what this one did to the shared store.
+    func announce(_ a: Announcement) {
         let number = cle_cell_add(base + 1, 1)
-        let entry = base + 8 + Int((number - 1) % UInt64(Self.clearRing)) * Self.clearCells
-        cle_cell_store(entry + 1, tenant == nil ? 1 : 0)
-        let halves: (UInt64, UInt64) = tenant.map { t in
-            t.withUnsafeBytes { ($0.load(fromByteOffset: 0, as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
-        } ?? (0, 0)
-        cle_cell_store(entry + 2, halves.0)
-        cle_cell_store(entry + 3, halves.1)
+        let entry = base + 8 + Int((number - 1) % UInt64(Self.ringEntries)) * Self.ringCells
+        var payload = [UInt8](repeating: 0, count: (Self.ringCells - 2) * 8)
+        switch a {
+        case .clear(let tenant):
+            cle_cell_store(entry + 1, tenant == nil ? 1 : 2)
+            if let tenant { payload.replaceSubrange(0 ..< TenantID.byteCount, with: tenant.bytes) }
+        case .forget(let key):
+            cle_cell_store(entry + 1, 3)
+            payload.replaceSubrange(0 ..< CacheKey.byteCount, with: key.bytes)
+        }
+        payload.withUnsafeBytes { raw in
+            for i in 0 ..< Self.ringCells - 2 { cle_cell_store(entry + 2 + i, raw.load(fromByteOffset: i * 8, as: UInt64.self)) }
+        }
         cle_cell_store(entry, number)
-        clearsSeen = max(clearsSeen, number)   // this worker cleared its own already
+        if number == announcementsSeen + 1 { announcementsSeen = number }   // this worker did it already
     }
 
-    /// Whether another worker announced a clear this one has not applied (one load: asked
-    /// before every request).
-    @inline(__always) var clearsPending: Bool { cle_cell_load(base + 1) > clearsSeen }
+    func announceClear(tenant: TenantID?) { announce(.clear(tenant)) }
 
-    /// The clears announced since this worker last looked: each tenant, nil for everyone (also
-    /// when more clears came than the ring keeps). One still being written is left for the
-    /// next look.
-    func takeClears() -> [TenantID?] {
+    /// Whether another worker announced something this one has not applied (one load: asked
+    /// before every request).
+    @inline(__always) var announcementsPending: Bool { cle_cell_load(base + 1) > announcementsSeen }
+
+    /// The announcements since this worker last looked; nil when more came than the ring keeps
+    /// (then the worker drops everything it keeps in memory). One still being written is left
+    /// for the next look.
+    func takeAnnouncements() -> [Announcement]? {
         let announced = cle_cell_load(base + 1)
-        var out: [TenantID?] = []
-        if announced - clearsSeen > UInt64(Self.clearRing) {
-            clearsSeen = announced
-            return [nil]
+        if announced - announcementsSeen > UInt64(Self.ringEntries) {
+            announcementsSeen = announced
+            return nil
         }
-        while clearsSeen < announced {
-            let number = clearsSeen + 1
-            let entry = base + 8 + Int((number - 1) % UInt64(Self.clearRing)) * Self.clearCells
+        var out: [Announcement] = []
+        while announcementsSeen < announced {
+            let number = announcementsSeen + 1
+            let entry = base + 8 + Int((number - 1) % UInt64(Self.ringEntries)) * Self.ringCells
             guard cle_cell_load(entry) == number else { break }
-            if cle_cell_load(entry + 1) == 1 {
-                out.append(nil)
-            } else {
-                var halves = (cle_cell_load(entry + 2), cle_cell_load(entry + 3))
-                let bytes = withUnsafeBytes(of: &halves) { Array($0) }
-                out.append(TenantID(bytes: bytes))
+            var payload = [UInt8](repeating: 0, count: (Self.ringCells - 2) * 8)
+            payload.withUnsafeMutableBytes { raw in
+                for i in 0 ..< Self.ringCells - 2 { raw.storeBytes(of: cle_cell_load(entry + 2 + i), toByteOffset: i * 8, as: UInt64.self) }
             }
-            clearsSeen = number
+            switch cle_cell_load(entry + 1) {
+            case 1: out.append(.clear(nil))
+            case 2: out.append(.clear(TenantID(bytes: payload[0 ..< TenantID.byteCount])))
+            case 3: if let key = CacheKey(bytes: payload[0 ..< CacheKey.byteCount]) { out.append(.forget(key)) }
+            default: break
+            }
+            announcementsSeen = number
         }
         return out
     }

@@ -54,6 +54,7 @@ extension Proxy {
         m.metric("thinkback_restore_fallbacks_total", "counter", "Misses handled, by strategy",
                  MissStrategy.allCases.filter { $0 != .auto }.map { ([("strategy", $0.rawValue)], t.fallbacks($0)) })
         m.counter("thinkback_auto_retries_total", "Requests auto retried with textualize after a refusal", [], t[.autoRetries])
+        m.counter("thinkback_restore_refused_dropped_total", "Restored messages the provider refused: their entries dropped", [], t[.refusedDrops])
         m.counter("thinkback_restore_rejected_total", "Requests answered 409 under --miss reject", [], t[.rejected])
         m.counter("thinkback_invalid_json_total", "Requests refused as invalid JSON", [], t[.invalidJSON])
         m.counter("thinkback_captures_total", "Answers captured", [], t[.captured])

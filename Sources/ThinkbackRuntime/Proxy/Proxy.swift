@@ -318,8 +318,19 @@ public final class Proxy {
     }
 
     private func handle(_ request: InboundRequest) {
-        if stats.clearsPending {
-            for tenant in stats.takeClears() { restorer.store.forgetLocalCopies(tenant: tenant) }
+        if stats.announcementsPending {
+            if let announcements = stats.takeAnnouncements() {
+                var forgotten: [CacheKey] = []
+                for a in announcements {
+                    switch a {
+                    case .clear(let tenant): restorer.store.forgetLocalCopies(tenant: tenant)
+                    case .forget(let key): forgotten.append(key)
+                    }
+                }
+                if !forgotten.isEmpty { restorer.store.forgetLocalCopies(keys: forgotten) }
+            } else {
+                restorer.store.forgetLocalCopies(tenant: nil)   // more than the ring kept: all of it
+            }
         }
         // Proxied routes count themselves when they finish (ProxyExchange); the rest here.
         if let (route, status) = answer(request) {

@@ -59,6 +59,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var summary = Restorer.Summary()
     /// `auto` retried after the provider refused the placeholders.
     private var retriedAfterRefusal = false
+    /// The messages restored from the store in the attempt going upstream (their indexes).
+    private var restoredIndexes: [Int] = []
+    /// The placeholder strategy put placeholders in the attempt going upstream.
+    private var sentPlaceholders = false
 
     init(proxy: Proxy, request: InboundRequest, route: Route, upstream: UpstreamConfig, upstreamNamed: Bool, proxyKey: String? = nil) {
         self.proxy = proxy
@@ -155,6 +159,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let restorer = proxy.restorer
         let outcome = scan.outcome(body: request.body, pending: pending, found: found, policy: policy, issuer: upstreamBase)
         summary = restorer.account(outcome, requestID: requestIDText, policy: policy)
+        restoredIndexes = outcome.actions.compactMap { if case .restore = $0.action { return $0.messageIndex } else { return nil } }
+        sentPlaceholders = outcome.usedPlaceholder
         if let index = outcome.rejectedMessageIndex {
             restorer.stats.add(.rejected)
             return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
@@ -168,7 +174,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestIDText)", "error": "\(error.reason)"])
             }
         }
-        machine.refusalFallbackArmed = !isFallback && policy.strategy == .auto && outcome.usedPlaceholder
+        // A refusal is looked at when it may be ours to mend: `auto`'s placeholders, or reasoning
+        // restored from the store (whatever the strategy: the entries are dropped).
+        machine.refusalFallbackArmed = !isFallback && ((policy.strategy == .auto && outcome.usedPlaceholder) || !restoredIndexes.isEmpty)
         if isFallback {
             apply(machine.handle(.refusalConfirmed))
         } else {
@@ -183,16 +191,36 @@ final class ProxyExchange: UpstreamTransferDelegate {
         if let buffer, let data = evbuffer_pullup(buffer, -1) {
             refused = RefusalRecognizer.isRefusal(status: head.status,
                                                   body: UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer)),
-                                                  wordings: upstream.refusalWordings)
+                                                  wordings: upstream.refusalWordings
+                                                      + (restoredIndexes.isEmpty ? [] : RefusalRecognizer.restoredReasoningRefusals))
         } else {
             refused = false
         }
         guard refused, var policy else { return apply(machine.handle(.notARefusal)) }
         let restorer = proxy.restorer
-        restorer.placeholderMemory.remember(upstream: upstreamBase, model: scan?.model ?? "",
-                                            nowMs: proxy.loop.nowMs)
+        if !restoredIndexes.isEmpty && summary.misses == 0 {
+            // The provider refused a request whose every message in scope carried reasoning
+            // from the store: those entries are what it refused. They are not sent again, to
+            // anyone (their keys answer the ambiguity marker until it expires), and under
+            // `auto` this request goes again without them (issue 21). With misses beside them,
+            // the refusal is the misses' (a placeholder, a message left without reasoning).
+            let dropped = Set(restoredIndexes)
+            var keys: [CacheKey] = []
+            for (i, p) in pending.enumerated() where dropped.contains(p.turn.messageIndex) {
+                keys += p.keys
+                found[i] = Array(repeating: nil, count: found[i].count)
+            }
+            restorer.dropRefused(keys: keys, messages: dropped.count)
+            proxy.logger.notice("restored reasoning refused: its entries dropped", metadata: [
+                "request_id": "\(requestIDText)", "messages": "\(dropped.count)"])
+        }
+        if sentPlaceholders {
+            restorer.placeholderMemory.remember(upstream: upstreamBase, model: scan?.model ?? "",
+                                                nowMs: proxy.loop.nowMs)
+        }
+        guard policy.strategy == .auto else { return apply(machine.handle(.notARefusal)) }
         restorer.stats.add(.autoRetries)
-        proxy.logger.notice("placeholders refused: retrying with textualize", metadata: [
+        proxy.logger.notice("refused: retrying with textualize", metadata: [
             "request_id": "\(requestIDText)", "model": "\(model)"])
         policy.placeholdersRefused = true
         self.policy = policy

@@ -195,6 +195,17 @@ final class Restorer {
         return true
     }
 
+    /// The provider refused a request carrying the values under `keys`: they are never sent
+    /// again (the ambiguity marker over every key of those messages, until it expires), by
+    /// this worker or another (`StatsBoard.announce`: their hot tiers mark them too).
+    func dropRefused(keys: [CacheKey], messages: Int) {
+        guard !keys.isEmpty else { return }
+        store.insert(.ambiguityMarker(storedAtMilliseconds: wallClock.nowMilliseconds()), for: keys)
+        for key in keys { stats.announce(.forget(key)) }
+        stats.add(.refusedDrops, messages)
+        publishStatistics()
+    }
+
     /// This worker's view of the store and of its commits, on the board for every worker's
     /// status and scrape: after lookups, inserts and commits, and before a status is drawn.
     func publishStatistics() {
@@ -224,7 +235,7 @@ final class Restorer {
             "\"requests_scanned\":\(t[.requestsScanned]),\"requests_restored\":\(t[.requestsRestored])," +
             "\"restored\":\(t[.restored]),\"hits_context\":\(t[.hitsContext]),\"hits_tool_call_id\":\(t[.hitsToolCallID]),\"hits_content\":\(t[.hitsContent])," +
             "\"misses\":\(t[.misses]),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(t[.autoRetries])," +
-            "\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
+            "\"refused_dropped\":\(t[.refusedDrops]),\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
             "\"capture_skipped\":\(t[.captureSkipped]),\"commit\":{\"held\":\(t[.held]),\"committed\":\(t[.committed])," +
             "\"timeouts\":\(t[.timeouts]),\"failures\":\(t[.commitFailures])}}"
     }

@@ -16,6 +16,8 @@ public enum RefusalKind: String, CaseIterable, Sendable {
     case malformedJSON = "refused_malformed_json"
     /// JSON, but not a valid request (no model, no messages, …).
     case invalidRequest = "refused_invalid"
+    /// `x-sim-refuse-unissued`: reasoning this simulator did not issue.
+    case unissued = "refused_unissued"
 }
 
 /// A refusal: its kind and the exact body.
