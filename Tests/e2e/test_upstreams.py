@@ -215,3 +215,62 @@ def test_refused_restored_thinking_blocks_are_dropped_too(sim):
         assert httpx.get(f"http://127.0.0.1:{p.port}/").json()["restore"]["refused_dropped"] == 1
     finally:
         p.stop()
+
+
+def test_request_hygiene_where_the_upstream_needs_it(sim):
+    """MiMo's content: null and list-typed tool content, DeepSeek's forced tool_choice, a client's
+    model prefix: each fixed only where the upstream needs it, counted, and told in the header."""
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"strict=http://127.0.0.1:{s}/v1",
+                           "--upstream", f"lax=http://127.0.0.1:{s}/v1",
+                           "--upstream-set", "strict.hygiene=content-null,tool-content-list,tool-choice",
+                           "--miss", "passthrough"])
+    try:
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
+        messy = {"model": "mimo-v2.5-pro", "tools": tools, "thinking": {"type": "disabled"}, "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "sunny, "}, {"type": "text", "text": "21 C"}]},
+        ]}
+        h = {"Authorization": "Bearer k-hygiene"}
+        # MiMo (the simulator's default rules) refuses both where nothing fixes them.
+        lax = httpx.post(f"http://127.0.0.1:{p.port}/lax/v1/chat/completions", headers=h, json=messy, timeout=30)
+        assert lax.status_code == 400 and "fixed=" not in lax.headers["thinkback-restore"], lax.text
+        r = httpx.post(f"http://127.0.0.1:{p.port}/strict/v1/chat/completions", headers=h, json=messy, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["thinkback-restore"].endswith("fixed=2 upstream=strict"), r.headers
+        sent = last(s)
+        assert sent["messages"][1]["content"] == "" and sent["messages"][1]["tool_calls"][0]["id"] == "call_1"
+        assert sent["messages"][2]["content"] == "sunny, 21 C"
+        # An assistant message without any content member gets one too.
+        absent = json.loads(json.dumps(messy))
+        del absent["messages"][1]["content"]
+        absent["messages"][2]["content"] = "sunny"
+        r = httpx.post(f"http://127.0.0.1:{p.port}/strict/v1/chat/completions", headers=h, json=absent, timeout=30)
+        assert r.status_code == 200 and last(s)["messages"][1]["content"] == "", r.text
+        # DeepSeek in thinking mode refuses a forced tool_choice: "auto" goes instead.
+        forced = {"model": "deepseek-v4-pro", "tools": tools, "tool_choice": "required",
+                  "messages": [{"role": "user", "content": "weather?"}]}
+        hd = {**h, "x-sim-flavor": "deepseek"}
+        assert httpx.post(f"http://127.0.0.1:{p.port}/lax/v1/chat/completions", headers=hd, json=forced, timeout=30).status_code == 400
+        r = httpx.post(f"http://127.0.0.1:{p.port}/strict/v1/chat/completions", headers=hd, json=forced, timeout=30)
+        assert r.status_code == 200 and last(s)["tool_choice"] == "auto", r.text
+        named = {**forced, "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+        r = httpx.post(f"http://127.0.0.1:{p.port}/strict/v1/chat/completions", headers=hd, json=named, timeout=30)
+        assert r.status_code == 200 and last(s)["tool_choice"] == "auto", r.text
+        # Thinking off: a forced tool_choice is fine and stays.
+        r = httpx.post(f"http://127.0.0.1:{p.port}/strict/v1/chat/completions", headers=hd,
+                       json={**forced, "thinking": {"type": "disabled"}}, timeout=30)
+        assert r.status_code == 200 and last(s)["tool_choice"] == "required", r.text
+        # A client's routing prefix on the model, on any upstream.
+        r = httpx.post(f"http://127.0.0.1:{p.port}/lax/v1/chat/completions", headers=h, timeout=30,
+                       json={"model": "custom_openai_compatible//mimo-v2.5-pro", "messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 200 and last(s)["model"] == "mimo-v2.5-pro", r.text
+        assert "fixed=1" in r.headers["thinkback-restore"]
+        fixes = httpx.get(f"http://127.0.0.1:{p.port}/").json()["restore"]["fixes"]
+        assert fixes == {"content-null": 2, "tool-content-list": 1, "tool-choice": 2, "model-prefix": 1}, fixes
+        metrics = httpx.get(f"http://127.0.0.1:{p.port}/metrics").text
+        assert 'thinkback_request_fixes_total{fix="tool-choice",upstream=' in metrics
+    finally:
+        p.stop()

@@ -55,6 +55,8 @@ public final class StatsBoard: @unchecked Sendable {
     let commitWait: Histogram
     /// Fallbacks by miss strategy (`MissStrategy.allCases` order).
     let fallbacksOffset: Int
+    /// Request fixes by kind (`ChatHygiene.Fix.allCases` order).
+    let fixesOffset: Int
     /// Requests by route (`Route.allCases` order) and status (100...599).
     let requestsOffset: Int
     static let statusSpan = 500
@@ -85,6 +87,8 @@ public final class StatsBoard: @unchecked Sendable {
         var next = Cell.allCases.count
         fallbacksOffset = next
         next += MissStrategy.allCases.count
+        fixesOffset = next
+        next += ChatHygiene.Fix.allCases.count
         firstByte = Histogram(bounds: Self.latencyBoundsMs, offset: next)
         next += firstByte.cellCount
         duration = Histogram(bounds: Self.latencyBoundsMs, offset: next)
@@ -110,6 +114,7 @@ public final class StatsBoard: @unchecked Sendable {
     init(sibling board: StatsBoard) {
         slots = board.slots
         fallbacksOffset = board.fallbacksOffset
+        fixesOffset = board.fixesOffset
         firstByte = board.firstByte
         duration = board.duration
         commitWait = board.commitWait
@@ -224,6 +229,11 @@ public final class StatsBoard: @unchecked Sendable {
         _ = cle_cell_add(pointer(fallbacksOffset + i), 1)
     }
 
+    func addFix(_ fix: ChatHygiene.Fix) {
+        guard let i = ChatHygiene.Fix.allCases.firstIndex(of: fix) else { return }
+        _ = cle_cell_add(pointer(fixesOffset + i), 1)
+    }
+
     func localFallbacks(_ strategy: MissStrategy) -> Int {
         guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }
         return Int(cle_cell_load(pointer(fallbacksOffset + i)))
@@ -316,6 +326,11 @@ public final class StatsBoard: @unchecked Sendable {
         let cells: [UInt64]
 
         subscript(_ cell: Cell) -> Int { Int(Int64(bitPattern: cells[cell.rawValue])) }
+
+        func fixes(_ fix: ChatHygiene.Fix) -> Int {
+            guard let i = ChatHygiene.Fix.allCases.firstIndex(of: fix) else { return 0 }
+            return Int(cells[board.fixesOffset + i])
+        }
 
         func fallbacks(_ strategy: MissStrategy) -> Int {
             guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }

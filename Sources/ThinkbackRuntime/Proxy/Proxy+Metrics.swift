@@ -54,6 +54,8 @@ extension Proxy {
         m.metric("thinkback_restore_fallbacks_total", "counter", "Misses handled, by strategy",
                  MissStrategy.allCases.filter { $0 != .auto }.map { ([("strategy", $0.rawValue)], t.fallbacks($0)) })
         m.counter("thinkback_auto_retries_total", "Requests auto retried with textualize after a refusal", [], t[.autoRetries])
+        m.metric("thinkback_request_fixes_total", "counter", "Request fixes the upstream needed (hygiene), by kind",
+                 ChatHygiene.Fix.allCases.map { ([("fix", $0.rawValue)], t.fixes($0)) })
         m.counter("thinkback_restore_refused_dropped_total", "Restored messages the provider refused: their entries dropped", [], t[.refusedDrops])
         m.counter("thinkback_restore_rejected_total", "Requests answered 409 under --miss reject", [], t[.rejected])
         m.counter("thinkback_invalid_json_total", "Requests refused as invalid JSON", [], t[.invalidJSON])

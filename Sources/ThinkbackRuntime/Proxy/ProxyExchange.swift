@@ -59,6 +59,10 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var summary = Restorer.Summary()
     /// `auto` retried after the provider refused the placeholders.
     private var retriedAfterRefusal = false
+    /// The request fixes this upstream needs (chat only), spliced with restoration's edits.
+    private var hygiene: [(fix: ChatHygiene.Fix, edit: JSONEdit)] = []
+    /// The fixes applied (counted once per request).
+    private var fixesApplied = 0
     /// The messages restored from the store in the attempt going upstream (their indexes).
     private var restoredIndexes: [Int] = []
     /// The placeholder strategy put placeholders in the attempt going upstream.
@@ -119,25 +123,26 @@ final class ProxyExchange: UpstreamTransferDelegate {
         scan = scanned
         if let m = scanned.model {
             model = m
-            if !upstreamNamed, let chosen = proxy.config.upstreams.first(where: { $0.takes(model: m) }) {
+            let real = ChatHygiene.realModel(m) ?? m
+            if !upstreamNamed, let chosen = proxy.config.upstreams.first(where: { $0.takes(model: real) }) {
                 guard route.api != .anthropic || proxy.config.anthropicBaseURL(for: chosen) != nil else {
                     return replyError(.notFound("\(request.target.prefix { $0 != "?" }) (upstream \(chosen.name), which model \(m) goes to, has no Anthropic-compatible base)"))
                 }
                 upstream = chosen
             }
         }
+        if case .chat(let chat) = scanned {
+            let thinking = restorer.thinks(model: scanned.model ?? "", thinkingType: scanned.thinkingType, upstream: upstream)
+            hygiene = ChatHygiene.edits(chat, body: body, fixes: upstream.effectiveHygiene, thinking: thinking)
+        }
         guard let tenant = proxyKey.map({ restorer.tenant(forProxyKey: $0) }) ?? restorer.tenant(of: request) else {
-            apply(machine.handle(.start))
-            return
+            return startWithFixesOnly()
         }
         self.tenant = tenant
         let plan = scanned.plan(body: body, scope: proxy.config.restoreScope(for: upstream), builder: KeyBuilder(tenant: tenant))
         pending = plan.pending
         history = plan.history
-        guard !pending.isEmpty else {
-            apply(machine.handle(.start))
-            return
-        }
+        guard !pending.isEmpty else { return startWithFixesOnly() }
         let policy = restorer.policy(model: scanned.model, thinkingType: scanned.thinkingType, upstream: upstreamBase,
                                      nowMs: proxy.loop.nowMs, for: upstream)
         self.policy = policy
@@ -166,9 +171,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
             return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
         }
         restoredBody = nil
-        if !outcome.edits.isEmpty {
+        let fixes = ChatHygiene.compatible(hygiene, with: outcome.edits)
+        countFixes(fixes.map(\.fix))
+        let edits = outcome.edits + fixes.map(\.edit)
+        if !edits.isEmpty {
             do {
-                restoredBody = try RestoredBody(edits: outcome.edits, original: request.body)
+                restoredBody = try RestoredBody(edits: edits, original: request.body)
             } catch {
                 // A bug, not bad input: say so and forward the original rather than a broken body.
                 proxy.logger.error("restore: edits do not apply", metadata: ["request_id": "\(requestIDText)", "error": "\(error.reason)"])
@@ -182,6 +190,26 @@ final class ProxyExchange: UpstreamTransferDelegate {
         } else {
             apply(machine.handle(.start))
         }
+    }
+
+    /// Starts with no restoration: the client's body, with the upstream's fixes if it needs any.
+    private func startWithFixesOnly() {
+        if !hygiene.isEmpty {
+            countFixes(hygiene.map(\.fix))
+            do {
+                restoredBody = try RestoredBody(edits: hygiene.map(\.edit), original: request.body)
+            } catch {
+                proxy.logger.error("hygiene: edits do not apply", metadata: ["request_id": "\(requestIDText)", "error": "\(error.reason)"])
+            }
+        }
+        apply(machine.handle(.start))
+    }
+
+    /// Counts the fixes once per request (a retry splices them again, uncounted).
+    private func countFixes(_ fixes: [ChatHygiene.Fix]) {
+        guard fixesApplied == 0, !fixes.isEmpty else { return }
+        fixesApplied = fixes.count
+        proxy.restorer.countFixes(fixes)
     }
 
     /// `auto`: the provider refused the placeholders. Remember it for this upstream and model
@@ -237,6 +265,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         var value = "hits=\(summary.restored) misses=\(summary.misses)"
         if !summary.strategies.isEmpty { value += " strategy=" + summary.strategies.map(\.rawValue).joined(separator: ",") }
         if retriedAfterRefusal { value += " retried=1" }
+        if fixesApplied > 0 { value += " fixed=\(fixesApplied)" }
         value += " upstream=" + upstream.name
         return [(name: Self.restoreHeaderName, value: value)]
     }

@@ -80,17 +80,21 @@ final class Restorer {
     }
 
     /// The policy for one request.
+    /// Whether the request thinks: its `thinking.type`, else the model's default at `u`.
+    func thinks(model: String, thinkingType: String?, upstream u: UpstreamConfig) -> Bool {
+        switch thinkingType {
+        // Anthropic's `adaptive`: the model decides per turn, so any turn may carry thinking.
+        case "enabled"?, "adaptive"?: return true
+        case "disabled"?: return false
+        default: return config.thinksByDefault(model: model, upstream: u)
+        }
+    }
+
     func policy(model: String?, thinkingType: String?, upstream: String, nowMs: UInt64,
                 for u: UpstreamConfig? = nil) -> RestorePolicy {
         let u = u ?? config.defaultUpstream
         let name = model ?? ""
-        let thinking: Bool
-        switch thinkingType {
-        // Anthropic's `adaptive`: the model decides per turn, so any turn may carry thinking.
-        case "enabled"?, "adaptive"?: thinking = true
-        case "disabled"?: thinking = false
-        default: thinking = config.thinksByDefault(model: name, upstream: u)
-        }
+        let thinking = thinks(model: name, thinkingType: thinkingType, upstream: u)
         return RestorePolicy(
             scope: config.restoreScope(for: u), strategy: config.miss,
             placeholder: Array(config.placeholder(for: u).utf8), thinking: thinking,
@@ -195,6 +199,11 @@ final class Restorer {
         return true
     }
 
+    /// Counts the request fixes applied to one request.
+    func countFixes(_ fixes: [ChatHygiene.Fix]) {
+        for fix in fixes { stats.addFix(fix) }
+    }
+
     /// The provider refused a request carrying the values under `keys`: they are never sent
     /// again (the ambiguity marker over every key of those messages, until it expires), by
     /// this worker or another (`StatsBoard.announce`: their hot tiers mark them too).
@@ -235,7 +244,7 @@ final class Restorer {
             "\"requests_scanned\":\(t[.requestsScanned]),\"requests_restored\":\(t[.requestsRestored])," +
             "\"restored\":\(t[.restored]),\"hits_context\":\(t[.hitsContext]),\"hits_tool_call_id\":\(t[.hitsToolCallID]),\"hits_content\":\(t[.hitsContent])," +
             "\"misses\":\(t[.misses]),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(t[.autoRetries])," +
-            "\"refused_dropped\":\(t[.refusedDrops]),\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
+            "\"fixes\":{\(ChatHygiene.Fix.allCases.map { "\"\($0.rawValue)\":\(t.fixes($0))" }.joined(separator: ","))},\"refused_dropped\":\(t[.refusedDrops]),\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
             "\"capture_skipped\":\(t[.captureSkipped]),\"commit\":{\"held\":\(t[.held]),\"committed\":\(t[.committed])," +
             "\"timeouts\":\(t[.timeouts]),\"failures\":\(t[.commitFailures])}}"
     }

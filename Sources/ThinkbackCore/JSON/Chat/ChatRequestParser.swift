@@ -32,12 +32,21 @@ enum ChatRequestParser {
         var messagesRange: Range<Int>?
         var messages: [ChatRequestMessage] = []
         var shapeError: ChatRequestShapeError?
+        var modelMember = ChatMember()
+        var toolChoice = ChatMember()
 
         try r.beginObject()
         while let key = try r.nextKey() {
             switch topName(key, in: body) {
             case .model:
-                model = try r.skipValue().stringSpan?.decodedString(in: body)
+                let v = try r.skipValue()
+                model = v.stringSpan?.decodedString(in: body)
+                modelMember = ChatMember(kind: v.kind, memberRange: key.content.lowerBound - 1 ..< v.range.upperBound,
+                                         valueRange: v.range, hasEscapes: v.hasEscapes)
+            case .toolChoice:
+                let v = try r.skipValue()
+                toolChoice = ChatMember(kind: v.kind, memberRange: key.content.lowerBound - 1 ..< v.range.upperBound,
+                                        valueRange: v.range, hasEscapes: v.hasEscapes)
             case .stream:
                 let v = try r.skipValue()
                 stream = v.kind == .bool ? body[v.range.lowerBound] == UInt8(ascii: "t") : nil
@@ -62,8 +71,11 @@ enum ChatRequestParser {
         try r.finish()
         if let shapeError { throw shapeError }
         guard let messagesRange else { throw ChatRequestShapeError(offset: topStart, reason: "messages is missing") }
-        return ChatRequestScan(model: model, stream: stream, thinkingType: thinkingType,
-                               messagesRange: messagesRange, messages: messages)
+        var scan = ChatRequestScan(model: model, stream: stream, thinkingType: thinkingType,
+                                   messagesRange: messagesRange, messages: messages)
+        scan.modelMember = modelMember
+        scan.toolChoice = toolChoice
+        return scan
     }
 
     private static func offsetOfValue(_ r: inout JSONReader) -> Int {
@@ -176,7 +188,7 @@ enum ChatRequestParser {
     }
 
     private enum TopName {
-        case model, stream, thinking, messages, other
+        case model, stream, thinking, messages, toolChoice, other
     }
 
     @inline(__always)
@@ -186,6 +198,7 @@ enum ChatRequestParser {
         if key.equals("stream", in: body) { return .stream }
         if key.equals("thinking", in: body) { return .thinking }
         if key.equals("messages", in: body) { return .messages }
+        if key.equals("tool_choice", in: body) { return .toolChoice }
         return .other
     }
 

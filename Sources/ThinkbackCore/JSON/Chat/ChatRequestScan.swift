@@ -19,6 +19,10 @@ public struct ChatRequestScan: Sendable {
     public var messagesRange: Range<Int>
     /// The messages in order.
     public var messages: [ChatRequestMessage]
+    /// `model`, as a member (its last occurrence), for a fix of its value.
+    public var modelMember = ChatMember()
+    /// `tool_choice` (its last occurrence).
+    public var toolChoice = ChatMember()
 
     /// Scans a request body.
     public init(_ body: UnsafeRawBufferPointer, maxDepth: Int = JSONReader.defaultMaxDepth) throws(ChatRequestScanError) {
