@@ -59,7 +59,7 @@ struct Thinkback: ParsableCommand {
             var workerEnvironment = environment
             let count = Workers.count(config.workers, store: config.store)
             // The counters every worker adds to: mapped before the fork, so they share it.
-            let stats = StatsBoard(slots: count)
+            let stats = StatsBoard(slots: count, lanes: config.upstreams.count)
             if count > 1 {
                 worker = try Workers.start(count: count, host: config.listenHost, port: config.listenPort,
                                            activated: SystemdActivation.listenDescriptor(environment: environment),

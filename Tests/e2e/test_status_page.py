@@ -43,6 +43,8 @@ def test_the_page_renders_live_figures(stack):
     assert 'data-loaded="1"' in page, page[:2000]
     assert text(page, "state") == "serving"
     assert number(page, "workers") == status["workers"] >= 1
+    row = re.search(r'<tr data-upstream="custom">(.*?)</tr>', page)
+    assert row and "(default)" in row.group(1), "each upstream has its row"
     assert text(page, "store") == "sqlite" and text(page, "store-state") == "ok"
     assert number(page, "served") >= status["served"] >= 8
     assert number(page, "hits-context") == status["restore"]["hits_context"] > 0

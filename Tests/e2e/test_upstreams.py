@@ -44,6 +44,17 @@ def test_the_path_prefix_chooses_the_upstream(sim):
         assert [u["name"] for u in st["upstreams"]] == ["a", "b"], st["upstreams"]
         assert [u["default"] for u in st["upstreams"]] == [True, False]
         assert st["upstreams"][1]["base_url"] == f"http://127.0.0.1:{b}/v1"
+        # Each upstream's own counts, in the status and in /metrics.
+        ca, cb = st["upstreams"][0]["counts"], st["upstreams"][1]["counts"]
+        assert cb["requests"] == stats(b)["chat_requests"] + 1 and cb["restored"] >= 1, cb   # + /b/v1/models
+        assert ca["requests"] == stats(a)["chat_requests"] and ca["restored"] >= 1, ca
+        assert ca["restored"] + cb["restored"] == st["restore"]["restored"]
+        text = httpx.get(f"{base}/metrics").text
+        assert f'thinkback_requests_total{{route="chat",status="200",upstream="b"}} {stats(b)["chat_requests"]}' in text, text[:2000]
+        assert f'thinkback_requests_total{{route="chat",status="200",upstream="a"}} {stats(a)["chat_requests"]}' in text
+        assert 'thinkback_requests_total{route="not-found",status="404",upstream="a"} 2' in text, "local routes: the default's"
+        assert 'thinkback_upstream_first_byte_seconds_count{upstream="b"}' in text
+        assert "thinkback_workers " in text and 'thinkback_cache_entries{store="sqlite"}' in text
     finally:
         p.stop()
 

@@ -92,10 +92,10 @@ def metric(text, name, **labels):
     """The value of series `name` with `labels` (a subset) in a Prometheus exposition."""
     total = None
     for line in text.splitlines():
-        if not line.startswith(name + "{"):
+        if not (line.startswith(name + "{") or line.startswith(name + " ")):
             continue
         series, value = line.rsplit(" ", 1)
-        have = dict(kv.split("=", 1) for kv in series[len(name) + 1:-1].split(","))
+        have = dict(kv.split("=", 1) for kv in series[len(name) + 1:-1].split(",")) if "{" in series else {}
         if all(have.get(k) == f'"{v}"' for k, v in labels.items()):
             total = (total or 0) + float(value)
     return total

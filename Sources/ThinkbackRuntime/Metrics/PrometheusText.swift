@@ -9,14 +9,13 @@ import ThinkbackCore
 /// be loaded into that registry from bucket counts; so the board keeps the values and this
 /// writes the exposition (a few dozen lines of format, no dependency).
 ///
-/// Labels are bounded: routes are thinkback's own names, statuses HTTP codes, key kinds and
-/// strategies fixed sets, `upstream` the configured upstream's name.
+/// Labels are bounded: routes are thinkback's own names, statuses a fixed list of HTTP codes
+/// (others by class), key kinds, strategies and fixes fixed sets, `upstream` a configured
+/// upstream's name.
 struct PrometheusText {
     private(set) var bytes: [UInt8] = []
-    private let upstream: String
 
-    init(upstream: String) {
-        self.upstream = upstream
+    init() {
         bytes.reserveCapacity(16 << 10)
     }
 
@@ -25,11 +24,11 @@ struct PrometheusText {
         bytes.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n".utf8)
     }
 
-    /// One sample; `upstream` is added to the labels.
+    /// One sample.
     mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
         bytes.append(contentsOf: name.utf8)
-        bytes.append(UInt8(ascii: "{"))
-        for (k, v) in labels + [("upstream", upstream)] {
+        if !labels.isEmpty { bytes.append(UInt8(ascii: "{")) }
+        for (k, v) in labels {
             if bytes.last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
             bytes.append(contentsOf: k.utf8)
             bytes.append(contentsOf: "=\"".utf8)
@@ -43,7 +42,8 @@ struct PrometheusText {
             }
             bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(contentsOf: "} ".utf8)
+        if !labels.isEmpty { bytes.append(UInt8(ascii: "}")) }
+        bytes.append(UInt8(ascii: " "))
         bytes.append(contentsOf: value.utf8)
         bytes.append(UInt8(ascii: "\n"))
     }
@@ -62,16 +62,20 @@ struct PrometheusText {
         metric(name, "gauge", help, [(labels, value)])
     }
 
-    /// A histogram in seconds from the board's cells, whose unit is `unitsPerSecond`.
-    mutating func histogram(_ name: String, _ help: String, _ h: StatsBoard.Histogram, _ t: StatsBoard.Totals, unitsPerSecond: Double) {
+    /// A histogram in seconds from the board's cells, whose unit is `unitsPerSecond`: one
+    /// series per label set in `lanes` (a lane and its labels), or the board's own (nil).
+    mutating func histogram(_ name: String, _ help: String, _ h: StatsBoard.Histogram, _ t: StatsBoard.Totals,
+                            unitsPerSecond: Double, lanes: [(Int, [(String, String)])]? = nil) {
         family(name, "histogram", help)
-        let (buckets, sum, count) = t.histogram(h)
-        for (i, n) in buckets.enumerated() {
-            let le = i < h.bounds.count ? Self.number(Double(h.bounds[i]) / unitsPerSecond) : "+Inf"
-            sample(name + "_bucket", [("le", le)], String(n))
+        for (lane, labels) in lanes.map({ $0.map { (Optional($0.0), $0.1) } }) ?? [(nil, [])] {
+            let (buckets, sum, count) = t.histogram(h, lane: lane)
+            for (i, n) in buckets.enumerated() {
+                let le = i < h.bounds.count ? Self.number(Double(h.bounds[i]) / unitsPerSecond) : "+Inf"
+                sample(name + "_bucket", labels + [("le", le)], String(n))
+            }
+            sample(name + "_sum", labels, Self.number(Double(sum) / unitsPerSecond))
+            sample(name + "_count", labels, String(count))
         }
-        sample(name + "_sum", [], Self.number(Double(sum) / unitsPerSecond))
-        sample(name + "_count", [], String(count))
     }
 
     /// A float as Prometheus reads it (`0.005`, `2.5`, `300.0`; Go's ParseFloat takes `1e-05` too).

@@ -10,6 +10,11 @@ import ThinkbackCore
 /// or `/metrics` answers for all of them, and a count is there for every reader the moment it
 /// is bumped (a client that saw its answer sees it counted, through any worker).
 ///
+/// Each slot holds one *lane* per upstream (issue 21): the per-request counts — requests by
+/// route and status, bytes, latencies, restoration, fixes — are kept by the upstream the request
+/// went to, so `/metrics` labels them with it; the rest (the store, the commit gate, levels)
+/// lives in lane 0 alone.
+///
 /// The mapping is made before the supervisor forks; a worker started again after one died takes
 /// the same slot and goes on from its counts (a Prometheus counter never goes back), its levels
 /// (requests in flight, streams open) reset. Loop thread only, like everything of a worker.
@@ -57,9 +62,15 @@ public final class StatsBoard: @unchecked Sendable {
     let fallbacksOffset: Int
     /// Request fixes by kind (`ChatHygiene.Fix.allCases` order).
     let fixesOffset: Int
-    /// Requests by route (`Route.allCases` order) and status (100...599).
+    /// Requests by route (`Route.allCases` order) and status (`statusSlots`, then a class each).
     let requestsOffset: Int
-    static let statusSpan = 500
+    /// The statuses counted apart; any other counts under its class (`4xx`).
+    static let statusCodes = [200, 201, 202, 204, 206, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 408, 409, 410,
+                              413, 414, 415, 422, 429, 431, 499, 500, 501, 502, 503, 504, 529]
+    static let statusSpan = statusCodes.count + 5
+    /// Cells of one lane (the block repeated per upstream), and the lanes.
+    let laneStride: Int
+    let lanes: Int
     /// Requests in flight per proxy key, by a hash of its name (`--proxy-key-concurrency`):
     /// two keys sharing a cell share a limit, which errs on the side of the limit.
     let keyOffset: Int
@@ -82,8 +93,9 @@ public final class StatsBoard: @unchecked Sendable {
 
     /// A board for `slots` workers, in shared memory (falls back to private memory, which is
     /// only right for one worker, if the mapping fails).
-    public init(slots: Int) {
+    public init(slots: Int, lanes: Int = 1) {
         self.slots = max(1, slots)
+        self.lanes = max(1, lanes)
         var next = Cell.allCases.count
         fallbacksOffset = next
         next += MissStrategy.allCases.count
@@ -93,10 +105,12 @@ public final class StatsBoard: @unchecked Sendable {
         next += firstByte.cellCount
         duration = Histogram(bounds: Self.latencyBoundsMs, offset: next)
         next += duration.cellCount
-        commitWait = Histogram(bounds: Self.commitBoundsUs, offset: next)
-        next += commitWait.cellCount
         requestsOffset = next
         next += Route.allCases.count * Self.statusSpan
+        laneStride = next
+        next = laneStride * self.lanes
+        commitWait = Histogram(bounds: Self.commitBoundsUs, offset: next)
+        next += commitWait.cellCount
         keyOffset = next
         next += Self.keyCells
         cellsPerSlot = next
@@ -113,6 +127,8 @@ public final class StatsBoard: @unchecked Sendable {
     /// Another process's view of `board`'s memory, as a forked worker has it (tests).
     init(sibling board: StatsBoard) {
         slots = board.slots
+        lanes = board.lanes
+        laneStride = board.laneStride
         fallbacksOffset = board.fallbacksOffset
         fixesOffset = board.fixesOffset
         firstByte = board.firstByte
@@ -208,9 +224,12 @@ public final class StatsBoard: @unchecked Sendable {
         base + Self.headerCells + (slot ?? self.slot) * cellsPerSlot + index
     }
 
-    @inline(__always) func add(_ cell: Cell, _ n: Int = 1) {
-        _ = cle_cell_add(pointer(cell.rawValue), UInt64(bitPattern: Int64(n)))
+    @inline(__always) func add(_ cell: Cell, _ n: Int = 1, lane: Int = 0) {
+        _ = cle_cell_add(pointer(laneBase(lane) + cell.rawValue), UInt64(bitPattern: Int64(n)))
     }
+
+    /// Where lane `lane` starts in a slot (an index out of range counts in lane 0).
+    @inline(__always) private func laneBase(_ lane: Int) -> Int { lane > 0 && lane < lanes ? lane * laneStride : 0 }
 
     @inline(__always) func store(_ cell: Cell, _ value: Int) {
         cle_cell_store(pointer(cell.rawValue), UInt64(bitPattern: Int64(value)))
@@ -224,36 +243,44 @@ public final class StatsBoard: @unchecked Sendable {
         cle_cell_store(pointer(cell.rawValue), offsets[cell.rawValue] &+ UInt64(max(0, value)))
     }
 
-    func addFallback(_ strategy: MissStrategy) {
+    func addFallback(_ strategy: MissStrategy, lane: Int = 0) {
         guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return }
-        _ = cle_cell_add(pointer(fallbacksOffset + i), 1)
+        _ = cle_cell_add(pointer(laneBase(lane) + fallbacksOffset + i), 1)
     }
 
-    func addFix(_ fix: ChatHygiene.Fix) {
+    func addFix(_ fix: ChatHygiene.Fix, lane: Int = 0) {
         guard let i = ChatHygiene.Fix.allCases.firstIndex(of: fix) else { return }
-        _ = cle_cell_add(pointer(fixesOffset + i), 1)
+        _ = cle_cell_add(pointer(laneBase(lane) + fixesOffset + i), 1)
     }
 
-    func localFallbacks(_ strategy: MissStrategy) -> Int {
-        guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }
-        return Int(cle_cell_load(pointer(fallbacksOffset + i)))
-    }
-
-    func record(_ histogram: Histogram, _ value: UInt64) {
+    /// Records `value` in `histogram` (`lane`: for the per-upstream ones, `firstByte` and
+    /// `duration`; `commitWait` is the board's).
+    func record(_ histogram: Histogram, _ value: UInt64, lane: Int = 0) {
         var bucket = histogram.bounds.count
         for (i, bound) in histogram.bounds.enumerated() where value <= bound {
             bucket = i
             break
         }
-        _ = cle_cell_add(pointer(histogram.offset + bucket), 1)
-        _ = cle_cell_add(pointer(histogram.offset + histogram.bounds.count + 1), value)
-        _ = cle_cell_add(pointer(histogram.offset + histogram.bounds.count + 2), 1)
+        let o = (histogram.offset < laneStride ? laneBase(lane) : 0) + histogram.offset
+        _ = cle_cell_add(pointer(o + bucket), 1)
+        _ = cle_cell_add(pointer(o + histogram.bounds.count + 1), value)
+        _ = cle_cell_add(pointer(o + histogram.bounds.count + 2), 1)
     }
 
-    func countRequest(route: Route, status: Int) {
+    /// The status's place among `statusCodes`, else its class's after them.
+    static func statusSlot(_ status: Int) -> Int {
+        if let i = statusCodes.firstIndex(of: status) { return i }
+        return statusCodes.count + min(max(status / 100, 1), 5) - 1
+    }
+
+    /// The label of a status slot: the code, or its class (`4xx`).
+    static func statusLabel(_ slot: Int) -> String {
+        slot < statusCodes.count ? String(statusCodes[slot]) : "\(slot - statusCodes.count + 1)xx"
+    }
+
+    func countRequest(route: Route, status: Int, lane: Int = 0) {
         guard let r = Route.allCases.firstIndex(of: route) else { return }
-        let s = min(max(status, 100), 100 + Self.statusSpan - 1) - 100
-        _ = cle_cell_add(pointer(requestsOffset + r * Self.statusSpan + s), 1)
+        _ = cle_cell_add(pointer(laneBase(lane) + requestsOffset + r * Self.statusSpan + Self.statusSlot(status)), 1)
     }
 
     /// The cell of proxy key `name`'s requests in flight.
@@ -296,10 +323,12 @@ public final class StatsBoard: @unchecked Sendable {
 
     // MARK: Every worker's
 
-    /// `cell` summed over the workers.
+    /// `cell` summed over the workers (and the lanes).
     func sum(_ cell: Cell) -> Int {
         var total: UInt64 = 0
-        for s in 0 ..< slots { total &+= cle_cell_load(pointer(cell.rawValue, slot: s)) }
+        for s in 0 ..< slots {
+            for l in 0 ..< lanes { total &+= cle_cell_load(pointer(l * laneStride + cell.rawValue, slot: s)) }
+        }
         return Int(Int64(bitPattern: total))
     }
 
@@ -325,36 +354,51 @@ public final class StatsBoard: @unchecked Sendable {
         let board: StatsBoard
         let cells: [UInt64]
 
-        subscript(_ cell: Cell) -> Int { Int(Int64(bitPattern: cells[cell.rawValue])) }
+        /// The value at `index` of lane `lane`'s block, or summed over the lanes (nil).
+        private func laned(_ index: Int, _ lane: Int?) -> UInt64 {
+            if let lane { return cells[lane * board.laneStride + index] }
+            var total: UInt64 = 0
+            for l in 0 ..< board.lanes { total &+= cells[l * board.laneStride + index] }
+            return total
+        }
 
-        func fixes(_ fix: ChatHygiene.Fix) -> Int {
+        /// `cell` over every lane (the board's own cells are lane 0's alone).
+        subscript(_ cell: Cell) -> Int { Int(Int64(bitPattern: laned(cell.rawValue, nil))) }
+
+        /// `cell` of one upstream's lane.
+        subscript(_ cell: Cell, lane lane: Int) -> Int { Int(Int64(bitPattern: laned(cell.rawValue, lane))) }
+
+        func fixes(_ fix: ChatHygiene.Fix, lane: Int? = nil) -> Int {
             guard let i = ChatHygiene.Fix.allCases.firstIndex(of: fix) else { return 0 }
-            return Int(cells[board.fixesOffset + i])
+            return Int(laned(board.fixesOffset + i, lane))
         }
 
-        func fallbacks(_ strategy: MissStrategy) -> Int {
+        func fallbacks(_ strategy: MissStrategy, lane: Int? = nil) -> Int {
             guard let i = MissStrategy.allCases.firstIndex(of: strategy) else { return 0 }
-            return Int(cells[board.fallbacksOffset + i])
+            return Int(laned(board.fallbacksOffset + i, lane))
         }
 
-        /// Per bucket (cumulative, as Prometheus has them, +Inf last), the sum, the count.
-        func histogram(_ h: Histogram) -> (buckets: [UInt64], sum: UInt64, count: UInt64) {
+        /// Per bucket (cumulative, as Prometheus has them, +Inf last), the sum, the count; of
+        /// one lane, or of all (nil; `commitWait` is the board's own).
+        func histogram(_ h: Histogram, lane: Int? = nil) -> (buckets: [UInt64], sum: UInt64, count: UInt64) {
+            let at: (Int) -> UInt64 = { i in h.offset < board.laneStride ? laned(h.offset + i, lane) : cells[h.offset + i] }
             var running: UInt64 = 0
             var buckets: [UInt64] = []
             for i in 0 ... h.bounds.count {
-                running &+= cells[h.offset + i]
+                running &+= at(i)
                 buckets.append(running)
             }
-            return (buckets, cells[h.offset + h.bounds.count + 1], cells[h.offset + h.bounds.count + 2])
+            return (buckets, at(h.bounds.count + 1), at(h.bounds.count + 2))
         }
 
-        /// Requests counted, by route and status (only those seen).
-        var requests: [(route: Route, status: Int, count: UInt64)] {
-            var out: [(Route, Int, UInt64)] = []
+        /// Requests counted in `lane`, by route and status (only those seen; a status label is
+        /// the code or its class).
+        func requests(lane: Int) -> [(route: Route, status: String, count: UInt64)] {
+            var out: [(Route, String, UInt64)] = []
             for (r, route) in Route.allCases.enumerated() {
                 for s in 0 ..< StatsBoard.statusSpan {
-                    let n = cells[board.requestsOffset + r * StatsBoard.statusSpan + s]
-                    if n > 0 { out.append((route, 100 + s, n)) }
+                    let n = laned(board.requestsOffset + r * StatsBoard.statusSpan + s, lane)
+                    if n > 0 { out.append((route, StatsBoard.statusLabel(s), n)) }
                 }
             }
             return out

@@ -476,14 +476,18 @@ public final class Proxy {
     }
 
     /// One upstream and its policy in force, for the status JSON.
-    private func upstreamJSON(_ u: UpstreamConfig) -> String {
+    private func upstreamJSON(_ u: UpstreamConfig, lane: Int, _ t: StatsBoard.Totals) -> String {
+        let requests = t.requests(lane: lane).filter { $0.route.api != nil }.reduce(0) { $0 + Int($1.count) }
+        let fixes = ChatHygiene.Fix.allCases.reduce(0) { $0 + t.fixes($1, lane: lane) }
+        let counts = "{\"requests\":\(requests),\"restored\":\(t[.restored, lane: lane]),\"misses\":\(t[.misses, lane: lane])," +
+            "\"auto_retries\":\(t[.autoRetries, lane: lane]),\"refused_dropped\":\(t[.refusedDrops, lane: lane]),\"fixes\":\(fixes)}"
         let hygiene = UpstreamPreset.Hygiene.names.filter { u.effectiveHygiene.contains($0.1) }.map { JSONText.string($0.0) }
         return "{\"name\":\(JSONText.string(u.name)),\"default\":\(u.name == config.defaultUpstream.name)," +
             "\"preset\":\(JSONText.string(u.preset.name)),\"base_url\":\(JSONText.string(u.preset.baseURL))," +
             "\"anthropic_base_url\":\(config.anthropicBaseURL(for: u).map { JSONText.string($0) } ?? "null")," +
             "\"restore\":\"\(config.restoreScope(for: u).rawValue)\",\"placeholder\":\(JSONText.string(config.placeholder(for: u)))," +
             "\"models\":[\(u.models.map { JSONText.string($0) }.joined(separator: ","))]," +
-            "\"hygiene\":[\(hygiene.joined(separator: ","))],\"rescue\":\(u.effectiveRescue)}"
+            "\"hygiene\":[\(hygiene.joined(separator: ","))],\"rescue\":\(u.effectiveRescue),\"counts\":\(counts)}"
     }
 
     func statusBody() -> [UInt8] {
@@ -510,7 +514,7 @@ public final class Proxy {
         field("anthropic_base_url", config.anthropicBaseURL.map { JSONText.string($0) } ?? "null", quoted: false, last: true)
         out.append(contentsOf: "},".utf8)
         out.append(contentsOf: #""upstreams":["#.utf8)
-        out.append(contentsOf: config.upstreams.map(upstreamJSON).joined(separator: ",").utf8)
+        out.append(contentsOf: config.upstreams.enumerated().map { upstreamJSON($0.element, lane: $0.offset, t) }.joined(separator: ",").utf8)
         out.append(contentsOf: "],".utf8)
         out.append(contentsOf: #""in_flight":{"#.utf8)
         field("requests", String(t[.inFlight]), quoted: false)

@@ -52,7 +52,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private let proxyKey: String?
     /// The upstream this request goes to: chosen by its path's prefix, else by its model
     /// (an upstream's `models=`), else the default.
-    private var upstream: UpstreamConfig
+    private var upstream: UpstreamConfig {
+        didSet { lane = proxy.lane(of: upstream) }
+    }
+    /// The upstream's lane on the workers' board (its counters).
+    private var lane: Int
     /// The path named the upstream (`/NAME/v1/…`): its model does not choose another.
     private let upstreamNamed: Bool
     /// What restoration did to the request (the `thinkback-restore` header).
@@ -71,6 +75,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     init(proxy: Proxy, request: InboundRequest, route: Route, upstream: UpstreamConfig, upstreamNamed: Bool, proxyKey: String? = nil) {
         self.proxy = proxy
         self.upstream = upstream
+        self.lane = proxy.lane(of: upstream)
         self.upstreamNamed = upstreamNamed
         self.proxyKey = proxyKey
         self.request = request
@@ -112,14 +117,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
             scanned = try ScannedRequest.scan(body, api: api)
         } catch {
             if case .syntax(let e) = error {
-                restorer.stats.add(.invalidJSON)
+                restorer.stats.add(.invalidJSON, lane: lane)
                 return replyError(.badJSON(offset: e.offset, reason: e.reason))
             }
             // Valid JSON of another shape: not ours to judge; the provider answers it.
             apply(machine.handle(.start))
             return
         }
-        restorer.stats.add(.requestsScanned)
+        restorer.stats.add(.requestsScanned, lane: lane)
         scan = scanned
         if let m = scanned.model {
             model = m
@@ -163,11 +168,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
         guard let scan else { return }
         let restorer = proxy.restorer
         let outcome = scan.outcome(body: request.body, pending: pending, found: found, policy: policy, issuer: upstreamBase)
-        summary = restorer.account(outcome, requestID: requestIDText, policy: policy)
+        summary = restorer.account(outcome, requestID: requestIDText, policy: policy, lane: lane)
         restoredIndexes = outcome.actions.compactMap { if case .restore = $0.action { return $0.messageIndex } else { return nil } }
         sentPlaceholders = outcome.usedPlaceholder
         if let index = outcome.rejectedMessageIndex {
-            restorer.stats.add(.rejected)
+            restorer.stats.add(.rejected, lane: lane)
             return replyError(.reasoningMissing(messageIndex: index, thinkingBlocks: route == .messages))
         }
         restoredBody = nil
@@ -209,7 +214,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private func countFixes(_ fixes: [ChatHygiene.Fix]) {
         guard fixesApplied == 0, !fixes.isEmpty else { return }
         fixesApplied = fixes.count
-        proxy.restorer.countFixes(fixes)
+        proxy.restorer.countFixes(fixes, lane: lane)
     }
 
     /// `auto`: the provider refused the placeholders. Remember it for this upstream and model
@@ -238,7 +243,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                 keys += p.keys
                 found[i] = Array(repeating: nil, count: found[i].count)
             }
-            restorer.dropRefused(keys: keys, messages: dropped.count)
+            restorer.dropRefused(keys: keys, messages: dropped.count, lane: lane)
             proxy.logger.notice("restored reasoning refused: its entries dropped", metadata: [
                 "request_id": "\(requestIDText)", "messages": "\(dropped.count)"])
         }
@@ -247,7 +252,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
                                                 nowMs: proxy.loop.nowMs)
         }
         guard policy.strategy == .auto else { return apply(machine.handle(.notARefusal)) }
-        restorer.stats.add(.autoRetries)
+        restorer.stats.add(.autoRetries, lane: lane)
         proxy.logger.notice("refused: retrying with textualize", metadata: [
             "request_id": "\(requestIDText)", "model": "\(model)"])
         policy.placeholdersRefused = true
@@ -290,22 +295,22 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
         if route == .messages {
             guard let message = CapturedAnthropicMessage(response: bytes) else {
-                proxy.restorer.stats.add(.captureSkipped)
+                proxy.restorer.stats.add(.captureSkipped, lane: lane)
                 return false
             }
             return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history,
-                                         scope: proxy.config.restoreScope(for: upstream))
+                                         scope: proxy.config.restoreScope(for: upstream), lane: lane)
         }
         // Under restore = tool-calls only answers with tool calls are kept: most answers have
         // none, and a byte search says so without a parse.
         let scope = proxy.config.restoreScope(for: upstream)
         if scope == .toolCalls && !Self.mayHaveToolCalls(bytes) { return false }
         guard let response = try? ChatResponseScan(bytes) else {
-            proxy.restorer.stats.add(.captureSkipped)
+            proxy.restorer.stats.add(.captureSkipped, lane: lane)
             return false
         }
         let choices = zip(response.choices, response.messageRanges).filter { !$0.1.isEmpty }.map(\.0)
-        return proxy.restorer.record(choices, tenant: tenant, history: history, scope: scope)
+        return proxy.restorer.record(choices, tenant: tenant, history: history, scope: scope, lane: lane)
     }
 
     /// Sends the collected answer (after its capture's commit, when it had one).
@@ -347,12 +352,12 @@ final class ProxyExchange: UpstreamTransferDelegate {
         self.recorder = nil
         switch recorder.finish(completed: completed) {
         case .chat(let choices)?:
-            return proxy.restorer.record(choices, tenant: tenant, history: history, scope: proxy.config.restoreScope(for: upstream))
+            return proxy.restorer.record(choices, tenant: tenant, history: history, scope: proxy.config.restoreScope(for: upstream), lane: lane)
         case .anthropic(let message)?:
             return proxy.restorer.record(message, issuer: upstreamBase, tenant: tenant, history: history,
-                                         scope: proxy.config.restoreScope(for: upstream))
+                                         scope: proxy.config.restoreScope(for: upstream), lane: lane)
         case nil:
-            proxy.restorer.stats.add(.captureSkipped)
+            proxy.restorer.stats.add(.captureSkipped, lane: lane)
             return false
         }
     }
@@ -462,7 +467,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             }
             if recorder?.isOverLimit == true {
                 recorder = nil
-                proxy.restorer.stats.add(.captureSkipped)
+                proxy.restorer.stats.add(.captureSkipped, lane: lane)
                 proxy.logger.notice("stream larger than --max-response-bytes: relayed without capture", metadata: [
                     "request_id": "\(requestIDText)", "limit": "\(proxy.config.maxResponseBytes)"])
             }
@@ -583,7 +588,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     private func logAccess() {
         proxy.recordRequest(route: route, status: finalStatus, bytesIn: bytesIn, bytesOut: bytesOut,
-                                    firstByteMs: headMs > 0 ? headMs - startMs : nil, totalMs: proxy.loop.nowMs - startMs)
+                            firstByteMs: headMs > 0 ? headMs - startMs : nil, totalMs: proxy.loop.nowMs - startMs, lane: lane)
         proxy.accessLog?.record(AccessLog.Entry(
             requestID: requestID, route: route.name, model: model, stream: stream != nil, status: finalStatus,
             bytesIn: bytesIn, bytesOut: bytesOut, attempts: attempts,

@@ -28,6 +28,8 @@ enum StatusPage {
   h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: #5b6576; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; }
   td { padding: 3px 0; }
+  table.list { margin-top: 12px; } table.list th { text-align: left; font-size: 12px; color: #5b6576; font-weight: 600; padding: 3px 8px 3px 0; }
+  table.list td { padding: 3px 8px 3px 0; overflow-wrap: anywhere; }
   td.n { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; overflow-wrap: anywhere; }
   .big { font-size: 28px; font-weight: 700; }
   .ok { color: #1a7f37; } .bad { color: #c62828; }
@@ -42,9 +44,11 @@ enum StatusPage {
   <span class="muted">updated <span id="updated">–</span></span></header>
 <main>
   <section class="wide"><h2>Upstream</h2><table>
-    <tr><td>name</td><td class="n" id="upstream">–</td></tr>
+    <tr><td>default</td><td class="n" id="upstream">–</td></tr>
     <tr><td>OpenAI base</td><td class="n" id="base-url">–</td></tr>
-    <tr><td>Anthropic base</td><td class="n" id="anthropic-base-url">–</td></tr></table></section>
+    <tr><td>Anthropic base</td><td class="n" id="anthropic-base-url">–</td></tr></table>
+    <table class="list"><thead><tr><th>upstream</th><th>OpenAI base</th><th>restore</th><th>requests</th><th>restored</th><th>misses</th><th>fixes</th></tr></thead>
+    <tbody id="upstreams"></tbody></table></section>
   <section><h2>Traffic</h2><table>
     <tr><td>requests served</td><td class="n" id="served">–</td></tr>
     <tr><td>in flight</td><td class="n" id="in-flight">–</td></tr>
@@ -86,6 +90,17 @@ function render(s) {
   set("version", s.version); set("state", s.state); set("uptime", duration(s.uptime_seconds)); set("workers", num(s.workers));
   set("updated", new Date().toLocaleTimeString());
   set("upstream", s.upstream.name); set("base-url", s.upstream.base_url); set("anthropic-base-url", s.upstream.anthropic_base_url || "–");
+  const upstreamRows = (s.upstreams || []).map((u) => {
+    const tr = document.createElement("tr");
+    tr.dataset.upstream = u.name;
+    const c = u.counts || {};
+    for (const v of [u.name + (u.default ? " (default)" : ""), u.base_url, u.restore, num(c.requests || 0), num(c.restored || 0),
+                     num(c.misses || 0), num(c.fixes || 0)]) {
+      const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+    }
+    return tr;
+  });
+  $("upstreams").replaceChildren(...upstreamRows);
   set("served", num(s.served)); set("in-flight", num(s.in_flight.requests)); set("streams", num(s.in_flight.streams));
   const c = s.cache, r = s.restore;
   set("store", c.store); set("store-state", c.store_state); $("store-state").className = "n " + (c.store_state === "ok" ? "ok" : "bad");

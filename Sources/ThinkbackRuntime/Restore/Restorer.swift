@@ -111,7 +111,7 @@ final class Restorer {
 
     /// Counts and logs what a request's restoration did (message indexes, never content).
     @discardableResult
-    func account(_ outcome: RestoreOutcome, requestID: String, policy: RestorePolicy) -> Summary {
+    func account(_ outcome: RestoreOutcome, requestID: String, policy: RestorePolicy, lane: Int = 0) -> Summary {
         var restoredHere = 0
         var missesHere = 0
         var missed: [(index: Int, strategy: MissStrategy)] = []
@@ -121,9 +121,9 @@ final class Restorer {
             case .restore(_, let kind):
                 restoredHere += 1
                 switch kind {
-                case .context: stats.add(.hitsContext)
-                case .toolCall, .toolCallContent: stats.add(.hitsToolCallID)
-                case .content: stats.add(.hitsContent)
+                case .context: stats.add(.hitsContext, lane: lane)
+                case .toolCall, .toolCallContent: stats.add(.hitsToolCallID, lane: lane)
+                case .content: stats.add(.hitsContent, lane: lane)
                 }
                 continue
             // A miss left as it is: harmless without thinking, else `passthrough`.
@@ -133,15 +133,15 @@ final class Restorer {
             case .strip: fallback = .strip
             case .reject: fallback = .reject
             }
-            stats.add(.misses)
+            stats.add(.misses, lane: lane)
             missesHere += 1
             if let fallback {
-                stats.addFallback(fallback)
+                stats.addFallback(fallback, lane: lane)
                 missed.append((index, fallback))
             }
         }
-        stats.add(.restored, restoredHere)
-        if restoredHere > 0 { stats.add(.requestsRestored) }
+        stats.add(.restored, restoredHere, lane: lane)
+        if restoredHere > 0 { stats.add(.requestsRestored, lane: lane) }
         publishStatistics()
         if !missed.isEmpty { logMisses(requestID, missed, restored: restoredHere) }
         var summary = Summary(restored: restoredHere, misses: missesHere)
@@ -169,7 +169,7 @@ final class Restorer {
     /// only answers with tool calls can ever be looked up, so plain answers are not stored
     /// (most answers: a store write saved per request). Returns whether anything was stored.
     func record(_ choices: [CapturedChoice], tenant: TenantID, history: SHA256Digest,
-                scope: UpstreamPreset.RestoreScope? = nil) -> Bool {
+                scope: UpstreamPreset.RestoreScope? = nil, lane: Int = 0) -> Bool {
         // Wall-clock: the capture time is stored, and expiry is judged by other processes too.
         let nowMs = wallClock.nowMilliseconds()
         let builder = KeyBuilder(tenant: tenant)
@@ -178,7 +178,7 @@ final class Restorer {
         for choice in choices where plainToo || !choice.toolCalls.isEmpty {
             let (value, keys) = ChatRestore.record(choice, history: history, builder: builder, nowMs: nowMs)
             store.insert(value, for: keys)
-            stats.add(.captured)
+            stats.add(.captured, lane: lane)
             stored = true
         }
         if stored { publishStatistics() }
@@ -189,29 +189,29 @@ final class Restorer {
     /// `restore = tool-calls` only answers with `tool_use` blocks. `issuer`: the upstream that
     /// signed its thinking.
     func record(_ message: CapturedAnthropicMessage, issuer: String, tenant: TenantID, history: SHA256Digest,
-                scope: UpstreamPreset.RestoreScope? = nil) -> Bool {
+                scope: UpstreamPreset.RestoreScope? = nil, lane: Int = 0) -> Bool {
         guard (scope ?? config.effectiveRestoreScope) == .all || !message.toolUses.isEmpty else { return false }
         let (value, keys) = AnthropicRestore.record(message, issuer: issuer, history: history,
                                                     builder: KeyBuilder(tenant: tenant), nowMs: wallClock.nowMilliseconds())
         store.insert(value, for: keys)
-        stats.add(.captured)
+        stats.add(.captured, lane: lane)
         publishStatistics()
         return true
     }
 
     /// Counts the request fixes applied to one request.
-    func countFixes(_ fixes: [ChatHygiene.Fix]) {
-        for fix in fixes { stats.addFix(fix) }
+    func countFixes(_ fixes: [ChatHygiene.Fix], lane: Int = 0) {
+        for fix in fixes { stats.addFix(fix, lane: lane) }
     }
 
     /// The provider refused a request carrying the values under `keys`: they are never sent
     /// again (the ambiguity marker over every key of those messages, until it expires), by
     /// this worker or another (`StatsBoard.announce`: their hot tiers mark them too).
-    func dropRefused(keys: [CacheKey], messages: Int) {
+    func dropRefused(keys: [CacheKey], messages: Int, lane: Int = 0) {
         guard !keys.isEmpty else { return }
         store.insert(.ambiguityMarker(storedAtMilliseconds: wallClock.nowMilliseconds()), for: keys)
         for key in keys { stats.announce(.forget(key)) }
-        stats.add(.refusedDrops, messages)
+        stats.add(.refusedDrops, messages, lane: lane)
         publishStatistics()
     }
 
