@@ -285,3 +285,57 @@ def test_request_hygiene_where_the_upstream_needs_it(sim):
         assert 'thinkback_request_fixes_total{fix="tool-choice",upstream=' in metrics
     finally:
         p.stop()
+
+
+def test_deepseek_wants_every_assistant_message_so_its_upstream_restores_all(sim):
+    """The simulator in DeepSeek's mode refuses a history whose plain assistant answer lacks its
+    reasoning: an upstream with restore = all (DeepSeek's preset) restores it; one with
+    tool-calls leaves it bare and is refused."""
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"ds=http://127.0.0.1:{s}/v1",
+                           "--upstream", f"narrow=http://127.0.0.1:{s}/v1", "--upstream-set", "ds.restore=all",
+                           "--upstream-set", "narrow.restore=tool-calls", "--miss", "passthrough"])
+    try:
+        hd = {"x-sim-flavor": "deepseek"}
+        for prefix, ok in (("/ds", True), ("/narrow", False)):
+            agent = Agent(f"http://127.0.0.1:{p.port}{prefix}/v1", f"k-ds{prefix[1:]}", model="deepseek-v4-pro", extra_headers=hd)
+            agent.ask(QUESTIONS[0])   # tool calls, results, a plain final answer: all with reasoning, dropped by the client
+            plain = [m for m in agent.messages if m["role"] == "assistant" and not m.get("tool_calls")]
+            assert plain, agent.messages
+            history = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in agent.messages]
+            body = {"model": "deepseek-v4-pro", "messages": history + [{"role": "user", "content": QUESTIONS[1]}]}
+            r = httpx.post(f"http://127.0.0.1:{p.port}{prefix}/v1/chat/completions",
+                           headers={"Authorization": f"Bearer k-ds{prefix[1:]}", **hd}, json=body, timeout=30)
+            if ok:
+                assert r.status_code == 200, r.text
+                sent = last(s)
+                assert all(m.get("reasoning_content") for m in sent["messages"] if m["role"] == "assistant"), sent["messages"]
+            else:
+                assert r.status_code == 400 and "reasoning_content" in r.text, r.text
+    finally:
+        p.stop()
+
+
+def test_kimi_refuses_an_empty_placeholder_so_its_upstream_has_its_own(sim):
+    """The simulator in Kimi's mode refuses "" as reasoning and takes " ": a global empty
+    placeholder is refused, the upstream's own " " passes."""
+    s = sim()
+    src = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"other=http://127.0.0.1:{s}/v1",
+                           "--upstream", f"kimi=http://127.0.0.1:{s}/v1", "--upstream-set", "kimi.placeholder= ",
+                           "--placeholder", "", "--miss", "placeholder"])
+    try:
+        hk = {"x-sim-flavor": "kimi"}
+        old = Agent(f"http://127.0.0.1:{src.port}/v1", "k-kimi", model="kimi-k2.6", extra_headers=hk)
+        old.ask(QUESTIONS[0])
+        history = [{k: v for k, v in m.items() if k != "reasoning_content"} for m in old.messages]
+        body = {"model": "kimi-k2.6", "messages": history + [{"role": "user", "content": QUESTIONS[1]}]}
+        h = {"Authorization": "Bearer k-kimi", **hk}
+        r = httpx.post(f"http://127.0.0.1:{p.port}/other/v1/chat/completions", headers=h, json=body, timeout=30)
+        assert r.status_code == 400 and "reasoning_content is missing" in r.text, r.text
+        r = httpx.post(f"http://127.0.0.1:{p.port}/kimi/v1/chat/completions", headers=h, json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        assert last(s)["messages"][1]["reasoning_content"] == " "
+    finally:
+        p.stop()
+        src.stop()
