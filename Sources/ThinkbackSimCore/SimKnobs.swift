@@ -92,6 +92,11 @@ public struct SimKnobs: Sendable, Equatable {
     /// `x-sim-refuse-unissued`: refuse a history whose tool-call message carries reasoning this
     /// simulator did not issue to it (as a provider that checks what comes back would).
     public var refuseUnissued = false
+    /// `x-sim-leak-tool-calls: xml|json`: write a share of the tool calls into the reasoning
+    /// instead of `tool_calls` (MiMo's admitted defect, product.md §9), in the Qwen3-XML or the
+    /// JSON template; `x-sim-leak-share: P` leaks P% of the answers with calls (default 100).
+    public var leakToolCalls: String?
+    public var leakSharePercent = 100
     /// `x-sim-hygiene`: MiMo's `content: null` / list-typed `tool` content refusals.
     public var strictHygiene: Bool
     /// `x-sim-sse-errors`: frame a `stream: true` request's 400 as SSE.
@@ -210,6 +215,11 @@ public struct SimKnobs: Sendable, Equatable {
                 emptyPlaceholderSet = v
             case "x-sim-placeholders": k.placeholdersAccepted = try bool()
             case "x-sim-refuse-unissued": k.refuseUnissued = try bool()
+            case "x-sim-leak-tool-calls":
+                guard value == "xml" || value == "json" || value == "off" else { throw bad() }
+                k.leakToolCalls = value == "off" ? nil : value
+            case "x-sim-leak-share":
+                k.leakSharePercent = try int(0...100)
             case "x-sim-hygiene": k.strictHygiene = try bool()
             case "x-sim-sse-errors": k.sseErrors = try bool()
             case "x-sim-error-variant":

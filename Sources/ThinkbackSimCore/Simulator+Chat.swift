@@ -224,11 +224,32 @@ extension Simulator {
 
     /// Runs the scripted model and remembers what it issued to `tenant` at `place` (the digest
     /// of the request's messages).
+    /// A tool call as a model leaks it into its reasoning: the Qwen3-XML template (values on
+    /// lines of their own, strings bare, others as JSON) or the JSON one.
+    static func leaked(_ call: ScriptedToolCall, form: String) -> String {
+        if form == "json" {
+            return "<tool_call>\n{\"name\": \"\(call.name)\", \"arguments\": \(call.arguments)}\n</tool_call>"
+        }
+        var out = "<tool_call>\n<function=\(call.name)>\n"
+        for m in call.input.objectMembers ?? [] {
+            let value = m.value.stringValue ?? String(decoding: m.value.canonicalBytes, as: UTF8.self)
+            out += "<parameter=\(m.key)>\n\(value)\n</parameter>\n"
+        }
+        return out + "</function>\n</tool_call>"
+    }
+
     func answer(
         _ input: ScriptInput, tenant: String, place: SHA256Digest, knobs: SimKnobs, style: ToolIDStyle
     ) -> ScriptedTurn {
         serial += 1
-        let turn = ScriptedModel.respond(to: input, seed: config.seed, serial: serial, knobs: knobs, style: style)
+        var turn = ScriptedModel.respond(to: input, seed: config.seed, serial: serial, knobs: knobs, style: style)
+        if style != .anthropic, let form = knobs.leakToolCalls, !turn.toolCalls.isEmpty, let reasoning = turn.reasoning,
+           Int(serial % 100) < knobs.leakSharePercent {
+            // MiMo's defect: the calls written into the reasoning, none in `tool_calls`.
+            turn.reasoning = reasoning + "\n\n" + turn.toolCalls.map { Self.leaked($0, form: form) }.joined(separator: "\n")
+            turn.toolCalls = []
+            stats.count("leaked_tool_calls")
+        }
         // An Anthropic answer is exact only with its blocks as issued: the ledger keeps their
         // layout (text, signature, position, order) as the reasoning to compare.
         let issued = style == .anthropic && turn.reasoning != nil

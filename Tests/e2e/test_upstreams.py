@@ -339,3 +339,53 @@ def test_kimi_refuses_an_empty_placeholder_so_its_upstream_has_its_own(sim):
     finally:
         p.stop()
         src.stop()
+
+
+def test_a_tool_call_leaked_into_the_reasoning_is_rescued_and_the_agent_goes_on(sim):
+    """§9 through the OpenAI SDK: the simulator writes its tool calls into the reasoning (both
+    templates); thinkback makes them real, the agent runs its tools and goes on, and the next
+    turn restores the reasoning of the rescued call."""
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"mimo=http://127.0.0.1:{s}/v1",
+                           "--upstream-set", "mimo.rescue=on"])
+    try:
+        for form in ("xml", "json"):
+            agent = Agent(f"http://127.0.0.1:{p.port}/v1", f"k-rescue-{form}", extra_headers={"x-sim-leak-tool-calls": form})
+            answer = agent.ask(QUESTIONS[0])
+            assert answer, agent.messages
+            calls = [m for m in agent.messages if m["role"] == "assistant" and m.get("tool_calls")]
+            assert calls, "the agent saw real tool calls"
+            assert calls[0]["tool_calls"][0]["id"].startswith("call_")
+            assert any(m["role"] == "tool" for m in agent.messages), "and ran its tools"
+            # The turn after the rescued call carried its reasoning back (restored by thinkback).
+            sent = last(s)
+            restored = [m for m in sent["messages"] if m["role"] == "assistant" and m.get("tool_calls")]
+            assert restored and "<tool_call>" in restored[0].get("reasoning_content", ""), restored
+        st = httpx.get(f"http://127.0.0.1:{p.port}/").json()
+        assert st["restore"]["rescued"] >= 2, st["restore"]
+        assert st["upstreams"][0]["rescue"] is True
+        # The header says so on the rescued answer.
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
+        r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions", timeout=30,
+                       headers={"Authorization": "Bearer k-rescue-h", "x-sim-leak-tool-calls": "xml"},
+                       json={"model": "mimo-v2.5-pro", "tools": tools, "messages": [{"role": "user", "content": QUESTIONS[0]}]})
+        assert r.status_code == 200 and "rescued=" in r.headers["thinkback-restore"], (r.headers, r.text[:500])
+        assert r.json()["choices"][0]["finish_reason"] == "tool_calls"
+        # No tools offered: nothing rescued.
+        r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions", timeout=30,
+                       headers={"Authorization": "Bearer k-rescue-h", "x-sim-leak-tool-calls": "xml"},
+                       json={"model": "mimo-v2.5-pro", "messages": [{"role": "user", "content": QUESTIONS[0]}]})
+        assert r.status_code == 200 and "rescued" not in r.headers["thinkback-restore"]
+    finally:
+        p.stop()
+    # Rescue off: the leaked call stays in the reasoning.
+    q = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
+    try:
+        r = httpx.post(f"http://127.0.0.1:{q.port}/v1/chat/completions", timeout=30,
+                       headers={"Authorization": "Bearer k-rescue-off", "x-sim-leak-tool-calls": "xml"},
+                       json={"model": "mimo-v2.5-pro", "tools": tools, "messages": [{"role": "user", "content": QUESTIONS[0]}]})
+        body = r.json()
+        assert body["choices"][0]["finish_reason"] == "stop" and not body["choices"][0]["message"].get("tool_calls")
+        assert "<tool_call>" in body["choices"][0]["message"]["reasoning_content"]
+    finally:
+        q.stop()

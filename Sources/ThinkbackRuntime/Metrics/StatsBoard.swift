@@ -25,7 +25,7 @@ public final class StatsBoard: @unchecked Sendable {
         case served, inFlight, streaming, streamQueuedBytes, acceptPauses, draining, bytesIn, bytesOut
         // Restoration (`RestoreCounters`).
         case requestsScanned, requestsRestored, restored, hitsContext, hitsToolCallID, hitsContent, misses
-        case autoRetries, rejected, invalidJSON, captured, captureSkipped, refusedDrops
+        case autoRetries, rejected, invalidJSON, captured, captureSkipped, refusedDrops, rescued
         // The commit gate (`CommitGate.Counters`).
         case held, committed, timeouts, commitFailures
         // The store (`StoreStatistics`): counts this worker's store made, and its last view of

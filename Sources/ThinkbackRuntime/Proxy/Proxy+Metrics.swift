@@ -78,6 +78,7 @@ extension Proxy {
         perUpstream("thinkback_restore_refused_dropped_total", "Restored messages the provider refused: their entries dropped") {
             t[.refusedDrops, lane: $0]
         }
+        perUpstream("thinkback_tool_calls_rescued_total", "Tool calls found in the reasoning and made real (§9)") { t[.rescued, lane: $0] }
         perUpstream("thinkback_restore_rejected_total", "Requests answered 409 under --miss reject") { t[.rejected, lane: $0] }
         perUpstream("thinkback_invalid_json_total", "Requests refused as invalid JSON") { t[.invalidJSON, lane: $0] }
         perUpstream("thinkback_captures_total", "Answers captured") { t[.captured, lane: $0] }

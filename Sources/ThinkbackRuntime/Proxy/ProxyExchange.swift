@@ -67,6 +67,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var hygiene: [(fix: ChatHygiene.Fix, edit: JSONEdit)] = []
     /// The fixes applied (counted once per request).
     private var fixesApplied = 0
+    /// Tool calls rescued from the answer's reasoning (§9).
+    private var rescued = 0
     /// The messages restored from the store in the attempt going upstream (their indexes).
     private var restoredIndexes: [Int] = []
     /// The placeholder strategy put placeholders in the attempt going upstream.
@@ -271,6 +273,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         if !summary.strategies.isEmpty { value += " strategy=" + summary.strategies.map(\.rawValue).joined(separator: ",") }
         if retriedAfterRefusal { value += " retried=1" }
         if fixesApplied > 0 { value += " fixed=\(fixesApplied)" }
+        if rescued > 0 { value += " rescued=\(rescued)" }
         value += " upstream=" + upstream.name
         return [(name: Self.restoreHeaderName, value: value)]
     }
@@ -286,6 +289,50 @@ final class ProxyExchange: UpstreamTransferDelegate {
         finalStatus = error.status
         bytesOut = proxy.replyError(request, error, requestID: requestIDText, headers: restoreHeader)
         finish()
+    }
+
+    /// §9: a whole chat answer without tool calls whose reasoning holds a leaked call of an
+    /// offered tool gets it as a real one (the body rewritten in its buffer, before capture).
+    private func rescueBuffered() {
+        guard route == .chatCompletions, upstream.effectiveRescue, (200...299).contains(head.status),
+              case .chat(let chat)? = scan, !chat.toolNames.isEmpty,
+              let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
+        let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
+        guard Self.contains(bytes, "<tool_call>"), let response = try? ChatResponseScan(bytes),
+              let first = response.choices.firstIndex(where: { $0.toolCalls.isEmpty && $0.reasoning != nil }) else { return }
+        let calls = ToolCallRescue.calls(in: response.choices[first].reasoning ?? [], offered: Set(chat.toolNames))
+        guard !calls.isEmpty else { return }
+        let ids = calls.map { _ in Self.rescueID() }
+        let edits = ToolCallRescue.edits(response: response, choice: first, calls: calls, ids: ids)
+        guard !edits.isEmpty, let rewritten = try? JSONSplicer.apply(edits, to: bytes) else { return }
+        evbuffer_drain(buffer, evbuffer_get_length(buffer))
+        guard evbuffer_add(buffer, rewritten, rewritten.count) == 0 else { return }
+        rescued = calls.count
+        proxy.restorer.stats.add(.rescued, calls.count, lane: lane)
+        proxy.logger.info("tool calls rescued from the reasoning", metadata: [
+            "request_id": "\(requestIDText)", "calls": "\(calls.count)"])
+    }
+
+    /// A generated tool-call id: `call_` and 24 random hex digits.
+    static func rescueID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return "call_" + (0 ..< 3).map { _ in
+            let hex = String(g.next() as UInt32, radix: 16)
+            return String(repeating: "0", count: 8 - hex.count) + hex
+        }.joined()
+    }
+
+    static func contains(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count >= needle.utf8CodeUnitCount else { return false }
+        let n = needle.utf8CodeUnitCount
+        let first = needle.utf8Start.pointee
+        var i = 0
+        while i + n <= bytes.count, let q = memchr(base + i, Int32(first), bytes.count - n + 1 - i) {
+            let at = UnsafeRawPointer(q).assumingMemoryBound(to: UInt8.self) - base
+            if memcmp(base + at, needle.utf8Start, n) == 0 { return true }
+            i = at + 1
+        }
+        return false
     }
 
     /// Records a whole (non-stream) successful answer; true if something was stored.
@@ -400,6 +447,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             }
         case .replyBuffered:
             finalStatus = head.status
+            rescueBuffered()
             // The answer goes once its capture is committed (the loop goes on meanwhile).
             if captureBuffered(), proxy.restorer.gate.hold({ [self] in withExtendedLifetime(self) { replyBuffered() } }) {
                 return

@@ -244,7 +244,7 @@ final class Restorer {
             "\"requests_scanned\":\(t[.requestsScanned]),\"requests_restored\":\(t[.requestsRestored])," +
             "\"restored\":\(t[.restored]),\"hits_context\":\(t[.hitsContext]),\"hits_tool_call_id\":\(t[.hitsToolCallID]),\"hits_content\":\(t[.hitsContent])," +
             "\"misses\":\(t[.misses]),\"fallbacks\":{\(fallbacks)},\"auto_retries\":\(t[.autoRetries])," +
-            "\"fixes\":{\(ChatHygiene.Fix.allCases.map { "\"\($0.rawValue)\":\(t.fixes($0))" }.joined(separator: ","))},\"refused_dropped\":\(t[.refusedDrops]),\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
+            "\"fixes\":{\(ChatHygiene.Fix.allCases.map { "\"\($0.rawValue)\":\(t.fixes($0))" }.joined(separator: ","))},\"rescued\":\(t[.rescued]),\"refused_dropped\":\(t[.refusedDrops]),\"rejected\":\(t[.rejected]),\"invalid_json\":\(t[.invalidJSON]),\"captured\":\(t[.captured])," +
             "\"capture_skipped\":\(t[.captureSkipped]),\"commit\":{\"held\":\(t[.held]),\"committed\":\(t[.committed])," +
             "\"timeouts\":\(t[.timeouts]),\"failures\":\(t[.commitFailures])}}"
     }

@@ -34,6 +34,7 @@ enum ChatRequestParser {
         var shapeError: ChatRequestShapeError?
         var modelMember = ChatMember()
         var toolChoice = ChatMember()
+        var toolNames: [String] = []
 
         try r.beginObject()
         while let key = try r.nextKey() {
@@ -43,6 +44,8 @@ enum ChatRequestParser {
                 model = v.stringSpan?.decodedString(in: body)
                 modelMember = ChatMember(kind: v.kind, memberRange: key.content.lowerBound - 1 ..< v.range.upperBound,
                                          valueRange: v.range, hasEscapes: v.hasEscapes)
+            case .tools:
+                toolNames = try readToolNames(&r)
             case .toolChoice:
                 let v = try r.skipValue()
                 toolChoice = ChatMember(kind: v.kind, memberRange: key.content.lowerBound - 1 ..< v.range.upperBound,
@@ -75,7 +78,32 @@ enum ChatRequestParser {
                                    messagesRange: messagesRange, messages: messages)
         scan.modelMember = modelMember
         scan.toolChoice = toolChoice
+        scan.toolNames = toolNames
         return scan
+    }
+
+    /// `tools[].function.name` (anything else is skipped and validated).
+    private static func readToolNames(_ r: inout JSONReader) throws -> [String] {
+        let body = r.bytes
+        guard try r.peekKind() == .array else {
+            _ = try r.skipValue()
+            return []
+        }
+        var names: [String] = []
+        try r.beginArray()
+        while try r.nextElement() {
+            guard try r.peekKind() == .object else { _ = try r.skipValue(); continue }
+            try r.beginObject()
+            while let key = try r.nextKey() {
+                guard key.equals("function", in: body), try r.peekKind() == .object else { _ = try r.skipValue(); continue }
+                try r.beginObject()
+                while let fkey = try r.nextKey() {
+                    let v = try r.skipValue()
+                    if fkey.equals("name", in: body), let name = v.stringSpan?.decodedString(in: body) { names.append(name) }
+                }
+            }
+        }
+        return names
     }
 
     private static func offsetOfValue(_ r: inout JSONReader) -> Int {
@@ -188,7 +216,7 @@ enum ChatRequestParser {
     }
 
     private enum TopName {
-        case model, stream, thinking, messages, toolChoice, other
+        case model, stream, thinking, messages, toolChoice, tools, other
     }
 
     @inline(__always)
@@ -199,6 +227,7 @@ enum ChatRequestParser {
         if key.equals("thinking", in: body) { return .thinking }
         if key.equals("messages", in: body) { return .messages }
         if key.equals("tool_choice", in: body) { return .toolChoice }
+        if key.equals("tools", in: body) { return .tools }
         return .other
     }
 

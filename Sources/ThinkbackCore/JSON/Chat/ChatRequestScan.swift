@@ -23,6 +23,8 @@ public struct ChatRequestScan: Sendable {
     public var modelMember = ChatMember()
     /// `tool_choice` (its last occurrence).
     public var toolChoice = ChatMember()
+    /// The names of the functions `tools` offers (`tools[].function.name`).
+    public var toolNames: [String] = []
 
     /// Scans a request body.
     public init(_ body: UnsafeRawBufferPointer, maxDepth: Int = JSONReader.defaultMaxDepth) throws(ChatRequestScanError) {

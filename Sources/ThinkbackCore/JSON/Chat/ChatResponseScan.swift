@@ -12,6 +12,8 @@ public struct ChatResponseScan: Sendable {
     public var messageRanges: [Range<Int>]
     /// `model`, decoded.
     public var model: String?
+    /// Each choice's `finish_reason` value (empty range when absent), same order as `choices`.
+    public var finishReasonRanges: [Range<Int>] = []
 
     /// Scans a response body.
     public init(_ body: UnsafeRawBufferPointer, maxDepth: Int = JSONReader.defaultMaxDepth) throws(JSONSyntaxError) {
@@ -29,12 +31,14 @@ public struct ChatResponseScan: Sendable {
             if key.equals("choices", in: body), try r.peekKind() == .array {
                 choices = []
                 messageRanges = []
+                finishReasonRanges = []
                 try r.beginArray()
                 while try r.nextElement() {
                     guard try r.peekKind() == .object else { _ = try r.skipValue(); continue }
-                    let (choice, range) = try Self.readChoice(&r, position: choices.count)
+                    let (choice, range, finish) = try Self.readChoice(&r, position: choices.count)
                     choices.append(choice)
                     messageRanges.append(range)
+                    finishReasonRanges.append(finish)
                 }
             } else {
                 let v = try r.skipValue()
@@ -49,10 +53,11 @@ public struct ChatResponseScan: Sendable {
         self = try withRawBytes(body) { (raw) throws(JSONSyntaxError) in try ChatResponseScan(raw, maxDepth: maxDepth) }
     }
 
-    private static func readChoice(_ r: inout JSONReader, position: Int) throws(JSONSyntaxError) -> (CapturedChoice, Range<Int>) {
+    private static func readChoice(_ r: inout JSONReader, position: Int) throws(JSONSyntaxError) -> (CapturedChoice, Range<Int>, Range<Int>) {
         let body = r.bytes
         var choice = CapturedChoice(index: position, reasoningLiteral: nil, content: [], toolCalls: [], finishReason: nil)
         var messageRange = 0 ..< 0
+        var finishRange = 0 ..< 0
         try r.beginObject()
         while let key = try r.nextKey() {
             if key.equals("message", in: body), try r.peekKind() == .object {
@@ -66,9 +71,10 @@ public struct ChatResponseScan: Sendable {
                 if v.kind == .number, let n = r.integerValue(of: v.range) { choice.index = n }
             } else if key.equals("finish_reason", in: body) {
                 choice.finishReason = v.stringSpan?.decodedString(in: body)
+                finishRange = v.range
             }
         }
-        return (choice, messageRange)
+        return (choice, messageRange, finishRange)
     }
 
     private static func readMessage(_ r: inout JSONReader, into choice: inout CapturedChoice) throws(JSONSyntaxError) {
