@@ -389,3 +389,34 @@ def test_a_tool_call_leaked_into_the_reasoning_is_rescued_and_the_agent_goes_on(
         assert "<tool_call>" in body["choices"][0]["message"]["reasoning_content"]
     finally:
         q.stop()
+
+
+def test_a_streamed_answer_gets_its_leaked_call_before_done(sim):
+    """§9 on a stream: every event passes as it comes; at the end, before [DONE], the rescued
+    call's delta and a finish_reason "tool_calls" chunk; the streaming agent goes on."""
+    s = sim()
+    p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"mimo=http://127.0.0.1:{s}/v1",
+                           "--upstream-set", "mimo.rescue=on"])
+    try:
+        agent = Agent(f"http://127.0.0.1:{p.port}/v1", "k-rescue-stream", stream=True,
+                      extra_headers={"x-sim-leak-tool-calls": "xml"})
+        assert agent.ask(QUESTIONS[0])
+        assert any(m["role"] == "tool" for m in agent.messages), "the agent ran the rescued call"
+        restored = [m for m in last(s)["messages"] if m["role"] == "assistant" and m.get("tool_calls")]
+        assert restored and "<tool_call>" in restored[0].get("reasoning_content", ""), restored
+        # The raw stream: the upstream's events first, then ours, then [DONE].
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]
+        with httpx.stream("POST", f"http://127.0.0.1:{p.port}/v1/chat/completions", timeout=30,
+                          headers={"Authorization": "Bearer k-rescue-raw", "x-sim-leak-tool-calls": "json"},
+                          json={"model": "mimo-v2.5-pro", "stream": True, "tools": tools,
+                                "messages": [{"role": "user", "content": QUESTIONS[0]}]}) as r:
+            events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+        assert events[-1] == "[DONE]"
+        chunks = [json.loads(e) for e in events[:-1]]
+        finishes = [c["choices"][0].get("finish_reason") for c in chunks if c.get("choices")]
+        assert finishes[-1] == "tool_calls" and "stop" in finishes, finishes
+        calls = [tc for c in chunks if c.get("choices") for tc in (c["choices"][0].get("delta", {}).get("tool_calls") or [])]
+        assert calls and calls[0]["id"].startswith("call_") and calls[0]["function"]["name"], calls
+        json.loads(calls[0]["function"]["arguments"])
+    finally:
+        p.stop()

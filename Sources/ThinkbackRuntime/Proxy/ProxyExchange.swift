@@ -69,6 +69,8 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private var fixesApplied = 0
     /// Tool calls rescued from the answer's reasoning (§9).
     private var rescued = 0
+    /// The tools the request offered (kept past the scan, which a stream lets go of).
+    private var offeredTools: Set<String> = []
     /// The messages restored from the store in the attempt going upstream (their indexes).
     private var restoredIndexes: [Int] = []
     /// The placeholder strategy put placeholders in the attempt going upstream.
@@ -139,6 +141,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             }
         }
         if case .chat(let chat) = scanned {
+            if upstream.effectiveRescue { offeredTools = Set(chat.toolNames) }
             let thinking = restorer.thinks(model: scanned.model ?? "", thinkingType: scanned.thinkingType, upstream: upstream)
             hygiene = ChatHygiene.edits(chat, body: body, fixes: upstream.effectiveHygiene, thinking: thinking)
         }
@@ -294,13 +297,11 @@ final class ProxyExchange: UpstreamTransferDelegate {
     /// §9: a whole chat answer without tool calls whose reasoning holds a leaked call of an
     /// offered tool gets it as a real one (the body rewritten in its buffer, before capture).
     private func rescueBuffered() {
-        guard route == .chatCompletions, upstream.effectiveRescue, (200...299).contains(head.status),
-              case .chat(let chat)? = scan, !chat.toolNames.isEmpty,
-              let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
+        guard mayRescue, (200...299).contains(head.status), let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
         guard Self.contains(bytes, "<tool_call>"), let response = try? ChatResponseScan(bytes),
               let first = response.choices.firstIndex(where: { $0.toolCalls.isEmpty && $0.reasoning != nil }) else { return }
-        let calls = ToolCallRescue.calls(in: response.choices[first].reasoning ?? [], offered: Set(chat.toolNames))
+        let calls = ToolCallRescue.calls(in: response.choices[first].reasoning ?? [], offered: offeredTools)
         guard !calls.isEmpty else { return }
         let ids = calls.map { _ in Self.rescueID() }
         let edits = ToolCallRescue.edits(response: response, choice: first, calls: calls, ids: ids)
@@ -391,13 +392,73 @@ final class ProxyExchange: UpstreamTransferDelegate {
         return false
     }
 
+    /// Whether this request's answer may get its leaked tool calls rescued (§9).
+    private var mayRescue: Bool {
+        route == .chatCompletions && upstream.effectiveRescue && !offeredTools.isEmpty
+    }
+
+    /// §9 for a stream that ended (its `[DONE]` in `bytes`) without tool calls while its reasoning
+    /// holds leaked calls of offered tools: the bytes before `[DONE]`, then a chunk with the
+    /// calls' deltas and one with `finish_reason: "tool_calls"`, then the rest. The recorded
+    /// answer gets the calls too (`captured`). Nil when there is nothing to rescue, or when
+    /// `[DONE]` is not wholly in this read (then the stream is left alone).
+    private func rescueStream(_ bytes: UnsafeRawBufferPointer, _ captured: inout AnyStreamRecorder.Captured?) -> [UInt8]? {
+        guard mayRescue, case .chat(var choices)? = captured,
+              let first = choices.firstIndex(where: { $0.toolCalls.isEmpty && $0.reasoning != nil }),
+              let done = Self.offset(of: "data: [DONE]", in: bytes) ?? Self.offset(of: "data:[DONE]", in: bytes) else { return nil }
+        let calls = ToolCallRescue.calls(in: choices[first].reasoning ?? [], offered: offeredTools)
+        guard !calls.isEmpty else { return nil }
+        let ids = calls.map { _ in Self.rescueID() }
+        var events: [UInt8] = []
+        let head = #"data: {"id":"chatcmpl-rescue","object":"chat.completion.chunk","created":0,"model":"#
+            + String(decoding: JSONStringEncoder.encode(Array(model.utf8)), as: UTF8.self) + #","choices":[{"index":"#
+            + String(choices[first].index)
+        var deltas = #","delta":{"tool_calls":["#
+        for (n, call) in calls.enumerated() {
+            if n > 0 { deltas += "," }
+            deltas += #"{"index":\#(n),"id":"\#(ids[n])","type":"function","function":{"name":"#
+                + String(decoding: JSONStringEncoder.encode(Array(call.name.utf8)), as: UTF8.self)
+                + #","arguments":"# + String(decoding: JSONStringEncoder.encode(call.arguments), as: UTF8.self) + "}}"
+        }
+        events += Array((head + deltas + #"]},"finish_reason":null}]}"# + "\n\n").utf8)
+        events += Array((head + #","delta":{},"finish_reason":"tool_calls"}]}"# + "\n\n").utf8)
+        choices[first].toolCalls = zip(ids, calls).map { CapturedToolCall(id: $0, name: $1.name, arguments: $1.arguments) }
+        choices[first].finishReason = "tool_calls"
+        captured = .chat(choices)
+        rescued = calls.count
+        proxy.restorer.stats.add(.rescued, calls.count, lane: lane)
+        proxy.logger.info("tool calls rescued from the reasoning", metadata: [
+            "request_id": "\(requestIDText)", "calls": "\(calls.count)", "stream": "true"])
+        return Array(bytes[..<done]) + events + Array(bytes[done...])
+    }
+
+    static func offset(of needle: StaticString, in bytes: UnsafeRawBufferPointer) -> Int? {
+        let n = needle.utf8CodeUnitCount
+        guard bytes.count >= n else { return nil }
+        let target = UnsafeRawBufferPointer(start: needle.utf8Start, count: n)
+        var i = 0
+        while i + n <= bytes.count {
+            if bytes[i] == target[0] && memcmp(bytes.baseAddress! + i, needle.utf8Start, n) == 0 { return i }
+            i += 1
+        }
+        return nil
+    }
+
     /// Ends the stream's capture and records its answer if it completed; true if something was
-    /// stored.
+    /// stored. `captured`: the answer already taken from the recorder (a rescue edited it).
     @discardableResult
-    private func recordStream(completed: Bool) -> Bool {
-        guard var recorder, let tenant, let history else { return false }
-        self.recorder = nil
-        switch recorder.finish(completed: completed) {
+    private func recordStream(completed: Bool, captured taken: AnyStreamRecorder.Captured?? = nil) -> Bool {
+        let captured: AnyStreamRecorder.Captured?
+        if let taken {
+            captured = taken
+        } else {
+            guard var recorder else { return false }
+            self.recorder = nil
+            captured = recorder.finish(completed: completed)
+        }
+        recorder = nil
+        guard let tenant, let history else { return false }
+        switch captured {
         case .chat(let choices)?:
             return proxy.restorer.record(choices, tenant: tenant, history: history, scope: proxy.config.restoreScope(for: upstream), lane: lane)
         case .anthropic(let message)?:
@@ -428,7 +489,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
             stream = StreamStateMachine()
             finalStatus = status
             proxy.streaming += 1
-            if tenant != nil, let api = route.api, route == .chatCompletions || route == .messages {
+            if tenant != nil || mayRescue, let api = route.api, route == .chatCompletions || route == .messages {
                 recorder = AnyStreamRecorder(api: api, limit: proxy.config.maxResponseBytes)
             }
             request.startStream(status: status, head: head, extra: restoreHeader, slots: proxy.config.streamSlots,
@@ -488,6 +549,18 @@ final class ProxyExchange: UpstreamTransferDelegate {
 
     // MARK: carrying out the stream machine's decisions
 
+    /// The read holding the stream's end: the answer recorded now, and the bytes from `[DONE]`
+    /// on held until the record is committed (product.md §1), else written at once.
+    private func forwardEnd(_ bytes: UnsafeRawBufferPointer, captured: AnyStreamRecorder.Captured?) -> Bool {
+        if recordStream(completed: true, captured: .some(captured)),
+           proxy.restorer.gate.hold({ [self] in apply(stream: .commitReleased) }) {
+            return carryOutStream(.commitAwaited(count: bytes.count), bytes)
+        }
+        if !request.streamWrite(bytes) { return !request.isOpen }
+        bytesOut += bytes.count
+        return true
+    }
+
     private func apply(stream event: StreamStateMachine.Event) {
         withExtendedLifetime(self) { _ = carryOutStream(event, noBytes) }
     }
@@ -509,9 +582,14 @@ final class ProxyExchange: UpstreamTransferDelegate {
             // The client may ask its next question as soon as it has `[DONE]`, before curl
             // reports the transfer finished: record now, and let the bytes from `[DONE]` on go
             // only once the record is committed (product.md §1).
-            if recorder?.feed(bytes) == true, recordStream(completed: true),
-               proxy.restorer.gate.hold({ [self] in apply(stream: .commitReleased) }) {
-                return carryOutStream(.commitAwaited(count: bytes.count), bytes)
+            if recorder?.feed(bytes) == true {
+                var captured = recorder?.finish(completed: true)
+                recorder = nil
+                if let rescued = rescueStream(bytes, &captured) {
+                    // What goes on is the read with the rescued calls before its `[DONE]`.
+                    return rescued.withUnsafeBytes { out in forwardEnd(out, captured: captured) }
+                }
+                return forwardEnd(bytes, captured: captured)
             }
             if recorder?.isOverLimit == true {
                 recorder = nil
@@ -691,3 +769,4 @@ final class ProxyExchange: UpstreamTransferDelegate {
         }
     }
 }
+
