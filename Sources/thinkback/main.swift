@@ -17,7 +17,7 @@ struct Thinkback: ParsableCommand {
             defaults. SIGHUP reloads the file.
             """,
         version: "thinkback \(ThinkbackVersion.string)",
-        subcommands: [Keys.self])
+        subcommands: [Keys.self, Doctor.self])
 
     @OptionGroup var options: RunOptions
 
@@ -160,3 +160,48 @@ struct Keys: ParsableCommand {
 }
 
 Thinkback.main()
+
+/// `thinkback doctor`: checks an upstream with the user's key — does it refuse a history without
+/// the reasoning, does restoring it cure that, which placeholders pass — and prints the settings
+/// it recommends (issue 21). It sends a handful of small requests to that upstream only.
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Checks an upstream with your key and prints what thinkback should be set to for it.",
+        discussion: """
+            The key: --key, else THINKBACK_DOCTOR_KEY, else THINKBACK_PROVIDER_KEY (better than --key, \
+            which other users can see in the process list). The upstream and its settings come from the \
+            same options as a run (--upstream, --upstream-set, --placeholder, --config…): --name picks one \
+            of several.
+            """)
+    @OptionGroup var options: RunOptions
+    @Option(help: "the provider key to check with") var key: String?
+    @Option(help: "the model to ask (default: the preset's usual one)") var model: String?
+    @Option(help: "which upstream, of several (default: the default one)") var name: String?
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let config = try Thinkback.config(options.flags, environment: environment)
+        guard let key = key ?? environment["THINKBACK_DOCTOR_KEY"] ?? environment["THINKBACK_PROVIDER_KEY"], !key.isEmpty else {
+            throw ValidationError("no key: --key, THINKBACK_DOCTOR_KEY or THINKBACK_PROVIDER_KEY")
+        }
+        let upstream: UpstreamConfig
+        if let name {
+            guard let u = config.upstream(named: Substring(name)) else {
+                throw ValidationError("no upstream named '\(name)' (upstreams: \(config.upstreams.map(\.name).joined(separator: ", ")))")
+            }
+            upstream = u
+        } else {
+            upstream = config.defaultUpstream
+        }
+        let model = model ?? Self.usualModel(upstream.preset.name)
+        let ok = ThinkbackRuntime.Doctor(upstream: upstream, config: config, key: key, model: model) { print($0) }.run()
+        if !ok { throw ExitCode(1) }
+    }
+
+    static func usualModel(_ preset: String) -> String {
+        if preset.hasPrefix("deepseek") { return "deepseek-v4-pro" }
+        if preset.hasPrefix("kimi") { return "kimi-k2.6" }
+        if preset.hasPrefix("cloudsway") { return "MaaS_Mimo_V2.5_20260423" }
+        return "mimo-v2.5-pro"
+    }
+}
