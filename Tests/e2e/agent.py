@@ -367,13 +367,35 @@ def main(argv=None) -> int:
             f"by content {restore.get('hits_content')}), "
             f"misses {restore.get('misses')}")
 
+    rescue_ok = True
+    if status.get("upstreams") and status["upstreams"][0].get("rescue"):
+        # Issue 21, §9: MiMo sometimes writes its tool call into the reasoning instead of
+        # tool_calls (the simulator does it on x-sim-leak-tool-calls).
+        head("Rescue: a tool call leaked into the reasoning (MiMo's admitted defect)")
+        leak = {"x-sim-leak-tool-calls": "xml"}
+        say("   straight at the provider:")
+        direct_leak = Agent(f"{args.sim}/v1", key, stream=stream, extra_headers=leak, say=lambda l: say("   " + l))
+        answer = direct_leak.ask(QUESTIONS[0])
+        ran = any(m["role"] == "tool" for m in direct_leak.messages)
+        say(f"   result: {'the agent ran its tools' if ran else 'no tool call reached the agent: it stopped with an answer of ' + repr(answer[:40])}")
+        say("   through thinkback:")
+        rescued = Agent(f"{args.proxy}/v1", key, stream=stream, extra_headers=leak, say=lambda l: say("   " + l))
+        answer = rescued.ask(QUESTIONS[0])
+        ran_rescued = any(m["role"] == "tool" for m in rescued.messages)
+        after = _get_json(f"{args.proxy}/").get("restore", {})
+        say(f"   result: {'the leaked call came back as a real tool call, the agent ran it and answered' if ran_rescued else 'stalled'}"
+            f" (rescued {after.get('rescued', 0)})")
+        rescue_ok = ran_rescued and not ran
+
     restored_exactly = (proxied.ok and led.get("exact", 0) > 0
                         and all(led.get(c, 0) == 0 for c in ("placeholder", "foreign", "wrong", "missing", "textualized")))
     print()
-    if direct_refused and restored_exactly:
+    if direct_refused and restored_exactly and rescue_ok:
         say("OK: straight at the provider the second request is refused (400); through thinkback every "
             "tool-call message got its reasoning_content back byte for byte and the conversation finished.")
         return 0
+    if not rescue_ok:
+        say("FAILED: the leaked tool call was not rescued.")
     if not direct_refused:
         say("FAILED: the direct run was not refused with the must-be-passed-back 400.")
     if not proxied.ok:
