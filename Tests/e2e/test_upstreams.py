@@ -206,19 +206,14 @@ def test_refused_restored_reasoning_is_dropped_and_auto_goes_again(sim):
 
 def test_refused_restored_thinking_blocks_are_dropped_too(sim):
     """The same on the Anthropic route, where the refusal is the signature's."""
-    from anthropic_agent import MODEL, QUESTIONS as AQ, TOOLS
+    from test_workers import first_anthropic_turn
     s = sim()
     p = Proc("thinkback", ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{s}/v1"])
     try:
         base = f"http://127.0.0.1:{p.port}/anthropic/v1/messages"
         h = {"x-api-key": "ak-refused"}
-        m = httpx.post(base, headers=h, json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
-                                              "messages": [{"role": "user", "content": AQ[0]}]}, timeout=30).json()
-        uses = [b for b in m["content"] if b["type"] == "tool_use"]
-        assert uses, m
-        follow = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
-            {"role": "user", "content": AQ[0]}, {"role": "assistant", "content": [b for b in m["content"] if b["type"] != "thinking"]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+        with httpx.Client(timeout=30) as c:
+            _, follow = first_anthropic_turn(c, base, h)
         httpx.post(f"http://127.0.0.1:{s}/sim/reset?all=1").raise_for_status()
         r = httpx.post(base, headers={**h, "x-sim-refuse-unissued": "on"}, json=follow, timeout=30)
         assert r.status_code == 200, r.text

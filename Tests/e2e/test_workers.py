@@ -28,6 +28,19 @@ def pinned(port, want):
     raise AssertionError(f"no connection reached worker {want}")
 
 
+def first_anthropic_turn(client, base, headers):
+    """A first Anthropic turn with tools through `client`, and the follow-up body a client that
+    drops thinking blocks sends next (its tool results)."""
+    m = client.post(base, headers=headers, json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
+                                                 "messages": [{"role": "user", "content": QUESTIONS[0]}]}).json()
+    uses = [blk for blk in m["content"] if blk["type"] == "tool_use"]
+    assert uses, m
+    dropped = [blk for blk in m["content"] if blk["type"] != "thinking"]
+    return m, {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
+        {"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": dropped},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+
+
 def test_two_workers_share_the_port_and_the_store(sim, tmp_path):
     sim_port = sim()
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -44,14 +57,7 @@ def test_two_workers_share_the_port_and_the_store(sim, tmp_path):
         a, b = pinned(p.port, 0), pinned(p.port, 1)
         base = f"http://127.0.0.1:{p.port}/anthropic/v1/messages"
         h = {"x-api-key": "ak-workers"}
-        m = a.post(base, headers=h, json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
-                                          "messages": [{"role": "user", "content": QUESTIONS[0]}]}).json()
-        uses = [blk for blk in m["content"] if blk["type"] == "tool_use"]
-        assert uses, m
-        dropped = [blk for blk in m["content"] if blk["type"] != "thinking"]
-        follow = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
-            {"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": dropped},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+        _, follow = first_anthropic_turn(a, base, h)
         r = b.post(base, headers=h, json=follow)
         assert r.status_code == 200, r.text
         assert b.get(f"http://127.0.0.1:{p.port}/").json()["restore"]["restored"] == 1, "restored by the other worker"
@@ -172,14 +178,7 @@ def test_a_clear_through_one_worker_clears_the_others_memory(sim):
         a, b = pinned(p.port, 0), pinned(p.port, 1)
         base = f"http://127.0.0.1:{p.port}/anthropic/v1/messages"
         h = {"x-api-key": "ak-clear-workers"}
-        m = b.post(base, headers=h, json={"model": MODEL, "max_tokens": 256, "tools": TOOLS,
-                                          "messages": [{"role": "user", "content": QUESTIONS[0]}]}).json()
-        uses = [blk for blk in m["content"] if blk["type"] == "tool_use"]
-        assert uses, m
-        dropped = [blk for blk in m["content"] if blk["type"] != "thinking"]
-        follow = {"model": MODEL, "max_tokens": 256, "tools": TOOLS, "messages": [
-            {"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": dropped},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": u["id"], "content": "ok"} for u in uses]}]}
+        _, follow = first_anthropic_turn(b, base, h)
         r = a.post(f"http://127.0.0.1:{p.port}/admin/cache/clear", headers=h)
         assert r.status_code == 200, r.text
         r = b.post(base, headers=h, json=follow)
