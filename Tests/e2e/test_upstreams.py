@@ -55,6 +55,11 @@ def test_the_path_prefix_chooses_the_upstream(sim):
         assert 'thinkback_requests_total{route="not-found",status="404",upstream="a"} 2' in text, "local routes: the default's"
         assert 'thinkback_upstream_first_byte_seconds_count{upstream="b"}' in text
         assert "thinkback_workers " in text and 'thinkback_cache_entries{store="sqlite"}' in text
+        # The Anthropic route by prefix too.
+        from test_workers import first_anthropic_turn
+        with httpx.Client(timeout=30) as c:
+            m, _ = first_anthropic_turn(c, f"{base}/b/anthropic/v1/messages", {"x-api-key": "ak-prefix"})
+        assert m["type"] == "message" and last(b).get("max_tokens") == 256 and "max_tokens" not in last(a)
     finally:
         p.stop()
 
@@ -136,6 +141,10 @@ def test_every_answer_says_what_thinkback_did(sim):
         # The same history through a thinkback that never saw it: a miss, placeholder then
         # (the simulator takes it), or the 409 of --miss reject.
         other = f"http://127.0.0.1:{fresh.port}/v1/chat/completions"
+        r = httpx.post(other, headers=h, json=body, timeout=30)
+        assert r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=placeholder upstream=custom", r.headers
+        # The placeholder sent is never captured as that message's reasoning: the same history
+        # again misses again.
         r = httpx.post(other, headers=h, json=body, timeout=30)
         assert r.headers["thinkback-restore"] == "hits=0 misses=1 strategy=placeholder upstream=custom", r.headers
     finally:
@@ -366,6 +375,11 @@ def test_a_tool_call_leaked_into_the_reasoning_is_rescued_and_the_agent_goes_on(
                        json={"model": "mimo-v2.5-pro", "tools": tools, "messages": [{"role": "user", "content": QUESTIONS[0]}]})
         assert r.status_code == 200 and "rescued=" in r.headers["thinkback-restore"], (r.headers, r.text[:500])
         assert r.json()["choices"][0]["finish_reason"] == "tool_calls"
+        # x-sim-leak-share: 0 — the simulator leaks nothing: its own tool call, untouched.
+        r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions", timeout=30,
+                       headers={"Authorization": "Bearer k-rescue-h", "x-sim-leak-tool-calls": "xml", "x-sim-leak-share": "0"},
+                       json={"model": "mimo-v2.5-pro", "tools": tools, "messages": [{"role": "user", "content": QUESTIONS[0]}]})
+        assert r.json()["choices"][0]["finish_reason"] == "tool_calls" and "rescued" not in r.headers["thinkback-restore"]
         # No tools offered: nothing rescued.
         r = httpx.post(f"http://127.0.0.1:{p.port}/v1/chat/completions", timeout=30,
                        headers={"Authorization": "Bearer k-rescue-h", "x-sim-leak-tool-calls": "xml"},

@@ -222,8 +222,9 @@ final class ProxyExchange: UpstreamTransferDelegate {
         proxy.restorer.countFixes(fixes, lane: lane)
     }
 
-    /// `auto`: the provider refused the placeholders. Remember it for this upstream and model
-    /// and try once more, at once, with the calls textualized.
+    /// A 400 that may be ours to mend: the provider refused the placeholders (`auto` remembers
+    /// it for this upstream and model), or the reasoning restored from the store (its entries are
+    /// dropped); under `auto` the request goes once more, at once, with the calls textualized.
     private func inspectRefusal() {
         let refused: Bool
         if let buffer, let data = evbuffer_pullup(buffer, -1) {
