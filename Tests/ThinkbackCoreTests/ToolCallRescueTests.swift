@@ -95,4 +95,14 @@ final class ToolCallRescueTests: XCTestCase {
         let rescanned = try ChatResponseScan(out)
         XCTAssertEqual(rescanned.choices[0].toolCalls.map(\.id), ["call_abc"], "captured like any other call")
     }
+
+    func testHostileReasoningIsLinearAndFindsNothing() {
+        // A megabyte of openings without an end, and of '<' everywhere: nothing, quickly.
+        let opens = String(repeating: "<tool_call><function=get_weather><parameter=city>", count: 20_000)
+        XCTAssertEqual(calls(opens).count, 0)
+        XCTAssertEqual(calls(String(repeating: "<", count: 1_000_000)).count, 0)
+        // Many whole calls: each found.
+        let many = String(repeating: "<tool_call><function=read_file></function></tool_call>", count: 5_000)
+        XCTAssertEqual(calls(many).count, 5_000)
+    }
 }

@@ -42,8 +42,8 @@ public enum ToolCallRescue {
         var i = 0
         func skipSpace() { while i < s.count, isSpace(s[i]) { i += 1 } }
         func expect(_ literal: String) -> Bool {
-            let bytes = Array(literal.utf8)
-            guard i + bytes.count <= s.count, Array(s[i ..< i + bytes.count]) == bytes else { return false }
+            let bytes = literal.utf8
+            guard i + bytes.count <= s.count, s[i ..< i + bytes.count].elementsEqual(bytes) else { return false }
             i += bytes.count
             return true
         }
@@ -151,11 +151,13 @@ public enum ToolCallRescue {
         return Array(s[lo ..< hi])
     }
 
+    /// The first `needle` in `haystack` at or after `from` (no allocation: this runs over a
+    /// whole answer's reasoning at the end of every stream that offered tools).
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
         guard let first = needle.first, haystack.count >= needle.count else { return nil }
         var i = from
         while i + needle.count <= haystack.count {
-            if haystack[i] == first && Array(haystack[i ..< i + needle.count]) == needle { return i }
+            if haystack[i] == first && haystack[i ..< i + needle.count].elementsEqual(needle) { return i }
             i += 1
         }
         return nil
