@@ -12,6 +12,8 @@ enum FuzzChecks {
         checkCanonical(input, valid: valid)
         checkRequest(input, valid: valid)
         checkRestore(input)
+        checkHygiene(input)
+        checkRescue(input)
         checkAnthropicRestore(input)
         checkResponses(input, valid: valid)
         checkSSE(input)
@@ -61,6 +63,52 @@ enum FuzzChecks {
                 require(rescanned != nil, "restored request is not a valid chat request (\(strategy), \(scope))")
             }
         }
+    }
+
+    /// Request hygiene (issue 21) spliced with every strategy's edits (those it is compatible
+    /// with) leaves a valid chat request.
+    static func checkHygiene(_ input: UnsafeRawBufferPointer) {
+        guard let scan = try? ChatRequestScan(input) else { return }
+        let fixes = ChatHygiene.edits(scan, body: input, fixes: .all, thinking: true)
+        let builder = KeyBuilder(tenant: .single)
+        let stored = StoredReasoning(text: Array(injected.utf8), storedAtMilliseconds: 0)
+        for strategy in [MissStrategy.placeholder, .strip, .textualize] {
+            let policy = RestorePolicy(scope: .toolCalls, strategy: strategy, placeholder: [32], thinking: true)
+            let pending = ChatRestore.plan(scan, body: input, scope: .toolCalls, builder: builder).pending
+            let found = pending.enumerated().map { k, p in p.keys.map { _ in k % 2 == 0 ? stored : nil } }
+            let outcome = ChatRestore.outcome(scan, body: input, pending: pending, found: found, policy: policy)
+            let edits = outcome.edits + ChatHygiene.compatible(fixes, with: outcome.edits).map(\.edit)
+            let out: [UInt8]
+            do { out = try JSONSplicer.apply(edits, to: input) } catch {
+                require(false, "hygiene and restore edits do not apply together (\(strategy)): \(error.reason)")
+                return
+            }
+            require((try? ChatRequestScan(out)) != nil, "fixed request is not a valid chat request (\(strategy))")
+        }
+    }
+
+    /// Tool-call rescue (§9) on any text: every call found names an offered tool and carries a
+    /// JSON object; on any answer, the rescue edits leave valid JSON with the calls in place.
+    static func checkRescue(_ input: UnsafeRawBufferPointer) {
+        let text = Array(input)
+        let offered: Set<String> = ["get_weather", "read_file", "f", "g"]
+        let calls = ToolCallRescue.calls(in: text, offered: offered)
+        for call in calls {
+            require(offered.contains(call.name), "rescued a tool not offered")
+            require(call.arguments.withUnsafeBytes { JSONValidator.isValid($0) } && call.arguments.first == UInt8(ascii: "{"),
+                    "rescued arguments are not a JSON object")
+        }
+        guard let response = try? ChatResponseScan(input), !response.choices.isEmpty else { return }
+        let call = ToolCallRescue.Call(name: "f", arguments: Array(#"{"a":"\u0000 \"x\""}"#.utf8))
+        let edits = ToolCallRescue.edits(response: response, choice: 0, calls: [call], ids: ["call_fuzz"])
+        guard !edits.isEmpty else { return }
+        let out: [UInt8]
+        do { out = try JSONSplicer.apply(edits, to: input) } catch {
+            require(false, "rescue edits do not apply: \(error.reason)")
+            return
+        }
+        let rescanned = try? ChatResponseScan(out)
+        require(rescanned?.choices.first?.toolCalls.last?.id == "call_fuzz", "the rescued call is not in the answer")
     }
 
     /// The same for an Anthropic request: every strategy, hits (signed or from another
