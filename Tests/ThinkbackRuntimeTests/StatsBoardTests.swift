@@ -131,4 +131,16 @@ final class StatsBoardTests: XCTestCase {
         XCTAssertEqual(t[.served], 4)
         XCTAssertEqual(a.sum(.misses), 4)
     }
+
+    func testEachWorkersHotTierGetsItsShareOfTheBounds() {
+        let limits = StoreLimits(maxEntries: 1_000_000, maxBytes: 256 << 20)
+        XCTAssertEqual(StoreFactory.hotLimits(limits, workers: 1), limits)
+        let share = StoreFactory.hotLimits(limits, workers: 4)
+        XCTAssertEqual(share.maxEntries, 250_000)
+        XCTAssertEqual(share.maxBytes, 64 << 20)
+        XCTAssertEqual(share.timeToLiveMilliseconds, limits.timeToLiveMilliseconds)
+        let tiny = StoreFactory.hotLimits(StoreLimits(maxEntries: 3, maxBytes: 1000), workers: 8)
+        XCTAssertEqual(tiny.maxEntries, 1)
+        XCTAssertEqual(tiny.maxBytes, 1 << 20)
+    }
 }

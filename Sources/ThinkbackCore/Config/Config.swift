@@ -332,10 +332,10 @@ extension Config {
         ConfigOption(flag: "redis-timeout-ms", help: "how long a lookup waits for Redis before it counts as a miss (default 50)") { c, v in
             c.redisTimeoutMs = try positive(v, "redis-timeout-ms")
         },
-        ConfigOption(flag: "cache-entries", help: "most reasoning entries kept in memory, the hot tier of every store (default 1000000)") { c, v in
+        ConfigOption(flag: "cache-entries", help: "most reasoning entries kept in memory, the hot tier of every store, all workers together (each worker's share) (default 1000000)") { c, v in
             c.cacheLimits.maxEntries = try positive(v, "cache-entries")
         },
-        ConfigOption(flag: "cache-bytes", help: "most bytes of reasoning kept in memory, the hot tier of every store (default 268435456)") { c, v in
+        ConfigOption(flag: "cache-bytes", help: "most bytes of reasoning kept in memory, the hot tier of every store, all workers together (each worker's share, at least 1 MiB) (default 268435456)") { c, v in
             c.cacheLimits.maxBytes = try positive(v, "cache-bytes")
         },
         ConfigOption(flag: "cache-ttl", help: "seconds an entry is kept, in every store (default 604800, 7 days)") { c, v in

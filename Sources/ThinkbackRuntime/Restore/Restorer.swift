@@ -27,7 +27,7 @@ final class Restorer {
             try StateFiles.ensureDirectory(dir)
             return dir
         }
-        store = try StoreFactory.make(config: config, loop: loop, logger: logger, stateDirectory: stateDirectory)
+        store = try StoreFactory.make(config: config, loop: loop, logger: logger, workers: stats.slots, stateDirectory: stateDirectory)
         gate = CommitGate(store: store, loop: loop, timeoutMs: UInt64(config.commitTimeoutMs))
         switch config.tenantMode {
         case .single:

@@ -4,10 +4,16 @@ import ThinkbackCore
 /// Makes the store `--store` names (product.md §5): memory alone, or the in-memory hot tier in
 /// front of SQLite or Redis.
 enum StoreFactory {
-    static func make(config: Config, loop: EventLoop, logger: Logger,
+    /// `workers`: the processes sharing the store; each hot tier gets its share of
+    /// `--cache-entries` and `--cache-bytes`, so that they bound the memory of all of them.
+    static func make(config: Config, loop: EventLoop, logger: Logger, workers: Int = 1,
                      stateDirectory: () throws -> String) throws -> any ReasoningStore {
-        let hot = MemoryStore(limits: config.cacheLimits)
+        let hot = MemoryStore(limits: hotLimits(config.cacheLimits, workers: workers))
         let ttl = config.cacheLimits.timeToLiveMilliseconds
+        if workers > 1 {
+            logger.info("hot tier: this worker's share", metadata: [
+                "entries": "\(hot.limits.maxEntries)", "bytes": "\(hot.limits.maxBytes)", "workers": "\(workers)"])
+        }
         switch config.store {
         case .memory:
             return hot
@@ -36,6 +42,15 @@ enum StoreFactory {
             }
             return TieredStore(hot: hot, cold: cold)
         }
+    }
+
+    /// One worker's share of the hot tier's bounds (at least one entry, one megabyte).
+    static func hotLimits(_ limits: StoreLimits, workers: Int) -> StoreLimits {
+        guard workers > 1 else { return limits }
+        var share = limits
+        share.maxEntries = max(1, limits.maxEntries / workers)
+        share.maxBytes = max(1 << 20, limits.maxBytes / workers)
+        return share
     }
 }
 
