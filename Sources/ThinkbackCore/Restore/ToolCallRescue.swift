@@ -127,15 +127,39 @@ public enum ToolCallRescue {
         var list = Array(#","tool_calls":["#.utf8)
         for (n, call) in calls.enumerated() {
             if n > 0 { list.append(UInt8(ascii: ",")) }
-            list += Array(#"{"id":"#.utf8) + JSONStringEncoder.encode(Array(ids[n].utf8))
-            list += Array(#","type":"function","function":{"name":"#.utf8) + JSONStringEncoder.encode(Array(call.name.utf8))
-            list += Array(#","arguments":"#.utf8) + JSONStringEncoder.encode(call.arguments) + Array("}}".utf8)
+            list += callObject(id: ids[n], name: call.name, arguments: call.arguments)
         }
         list.append(UInt8(ascii: "]"))
         var edits = [JSONEdit.insert(list, at: message.upperBound - 1)]
         let finish = response.finishReasonRanges[choice]
         if !finish.isEmpty { edits.append(.replace(finish, with: Array(#""tool_calls""#.utf8))) }
         return edits
+    }
+
+    /// The SSE events that give a stream's choice `choice` the rescued `calls`: one chunk with
+    /// their deltas, one with `finish_reason: "tool_calls"` (to go before `[DONE]`).
+    public static func streamEvents(calls: [Call], ids: [String], choice: Int, model: String) -> [UInt8] {
+        let head = Array(#"data: {"id":"chatcmpl-rescue","object":"chat.completion.chunk","created":0,"model":"#.utf8)
+            + JSONStringEncoder.encode(model) + Array(#","choices":[{"index":\#(choice)"#.utf8)
+        var out = head + Array(#","delta":{"tool_calls":["#.utf8)
+        for (n, call) in zip(ids.indices, calls) {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out += callObject(id: ids[n], name: call.name, arguments: call.arguments, index: n)
+        }
+        out += Array(#"]},"finish_reason":null}]}"#.utf8) + [0x0A, 0x0A]
+        out += head + Array(#","delta":{},"finish_reason":"tool_calls"}]}"#.utf8) + [0x0A, 0x0A]
+        return out
+    }
+
+    /// One tool call as chat completions write it (`index` first for a stream's delta);
+    /// `arguments`: the JSON text, sent as the string OpenAI's format wants.
+    public static func callObject(id: String, name: String, arguments: [UInt8], index: Int? = nil) -> [UInt8] {
+        var out = Array("{".utf8)
+        if let index { out += Array(#""index":\#(index),"#.utf8) }
+        out += Array(#""id":"#.utf8) + JSONStringEncoder.encode(id)
+        out += Array(#","type":"function","function":{"name":"#.utf8) + JSONStringEncoder.encode(name)
+        out += Array(#","arguments":"#.utf8) + JSONStringEncoder.encode(arguments) + Array("}}".utf8)
+        return out
     }
 
     // MARK: bytes

@@ -93,7 +93,17 @@ public final class StatsBoard: @unchecked Sendable {
 
     /// A board for `slots` workers, in shared memory (falls back to private memory, which is
     /// only right for one worker, if the mapping fails).
-    public init(slots: Int, lanes: Int = 1) {
+    public convenience init(slots: Int, lanes: Int = 1) {
+        self.init(slots: slots, lanes: lanes, memory: nil)
+    }
+
+    /// Another process's view of `board`'s memory, as a forked worker has it (tests).
+    convenience init(sibling board: StatsBoard) {
+        self.init(slots: board.slots, lanes: board.lanes, memory: board.base)
+    }
+
+    /// The layout for `slots` and `lanes`, over `memory` (nil: a new mapping).
+    private init(slots: Int, lanes: Int, memory: UnsafeMutablePointer<UInt64>?) {
         self.slots = max(1, slots)
         self.lanes = max(1, lanes)
         var next = Cell.allCases.count
@@ -114,6 +124,11 @@ public final class StatsBoard: @unchecked Sendable {
         keyOffset = next
         next += Self.keyCells
         cellsPerSlot = next
+        offsets = Array(repeating: 0, count: Cell.allCases.count)
+        if let memory {
+            base = memory
+            return
+        }
         let bytes = (Self.headerCells + cellsPerSlot * self.slots) * MemoryLayout<UInt64>.stride
         if let shared = cle_shared_map(bytes) {
             base = shared.bindMemory(to: UInt64.self, capacity: bytes / 8)
@@ -121,24 +136,6 @@ public final class StatsBoard: @unchecked Sendable {
             base = UnsafeMutablePointer<UInt64>.allocate(capacity: bytes / 8)
             base.initialize(repeating: 0, count: bytes / 8)
         }
-        offsets = Array(repeating: 0, count: Cell.allCases.count)
-    }
-
-    /// Another process's view of `board`'s memory, as a forked worker has it (tests).
-    init(sibling board: StatsBoard) {
-        slots = board.slots
-        lanes = board.lanes
-        laneStride = board.laneStride
-        fallbacksOffset = board.fallbacksOffset
-        fixesOffset = board.fixesOffset
-        firstByte = board.firstByte
-        duration = board.duration
-        commitWait = board.commitWait
-        requestsOffset = board.requestsOffset
-        keyOffset = board.keyOffset
-        cellsPerSlot = board.cellsPerSlot
-        base = board.base
-        offsets = Array(repeating: 0, count: Cell.allCases.count)
     }
 
     /// Takes `slot` for this process (a worker, after the fork): its levels reset, its counts

@@ -300,7 +300,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
     private func rescueBuffered() {
         guard mayRescue, (200...299).contains(head.status), let buffer, let data = evbuffer_pullup(buffer, -1) else { return }
         let bytes = UnsafeRawBufferPointer(start: data, count: evbuffer_get_length(buffer))
-        guard Self.contains(bytes, "<tool_call>"), let response = try? ChatResponseScan(bytes),
+        guard Self.offset(of: "<tool_call>", in: bytes) != nil, let response = try? ChatResponseScan(bytes),
               let first = response.choices.firstIndex(where: { $0.toolCalls.isEmpty && $0.reasoning != nil }) else { return }
         let calls = ToolCallRescue.calls(in: response.choices[first].reasoning ?? [], offered: offeredTools)
         guard !calls.isEmpty else { return }
@@ -322,19 +322,6 @@ final class ProxyExchange: UpstreamTransferDelegate {
             let hex = String(g.next() as UInt32, radix: 16)
             return String(repeating: "0", count: 8 - hex.count) + hex
         }.joined()
-    }
-
-    static func contains(_ bytes: UnsafeRawBufferPointer, _ needle: StaticString) -> Bool {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count >= needle.utf8CodeUnitCount else { return false }
-        let n = needle.utf8CodeUnitCount
-        let first = needle.utf8Start.pointee
-        var i = 0
-        while i + n <= bytes.count, let q = memchr(base + i, Int32(first), bytes.count - n + 1 - i) {
-            let at = UnsafeRawPointer(q).assumingMemoryBound(to: UInt8.self) - base
-            if memcmp(base + at, needle.utf8Start, n) == 0 { return true }
-            i = at + 1
-        }
-        return false
     }
 
     /// Records a whole (non-stream) successful answer; true if something was stored.
@@ -410,19 +397,7 @@ final class ProxyExchange: UpstreamTransferDelegate {
         let calls = ToolCallRescue.calls(in: choices[first].reasoning ?? [], offered: offeredTools)
         guard !calls.isEmpty else { return nil }
         let ids = calls.map { _ in Self.rescueID() }
-        var events: [UInt8] = []
-        let head = #"data: {"id":"chatcmpl-rescue","object":"chat.completion.chunk","created":0,"model":"#
-            + String(decoding: JSONStringEncoder.encode(Array(model.utf8)), as: UTF8.self) + #","choices":[{"index":"#
-            + String(choices[first].index)
-        var deltas = #","delta":{"tool_calls":["#
-        for (n, call) in calls.enumerated() {
-            if n > 0 { deltas += "," }
-            deltas += #"{"index":\#(n),"id":"\#(ids[n])","type":"function","function":{"name":"#
-                + String(decoding: JSONStringEncoder.encode(Array(call.name.utf8)), as: UTF8.self)
-                + #","arguments":"# + String(decoding: JSONStringEncoder.encode(call.arguments), as: UTF8.self) + "}}"
-        }
-        events += Array((head + deltas + #"]},"finish_reason":null}]}"# + "\n\n").utf8)
-        events += Array((head + #","delta":{},"finish_reason":"tool_calls"}]}"# + "\n\n").utf8)
+        let events = ToolCallRescue.streamEvents(calls: calls, ids: ids, choice: choices[first].index, model: model)
         choices[first].toolCalls = zip(ids, calls).map { CapturedToolCall(id: $0, name: $1.name, arguments: $1.arguments) }
         choices[first].finishReason = "tool_calls"
         captured = .chat(choices)
@@ -433,14 +408,15 @@ final class ProxyExchange: UpstreamTransferDelegate {
         return Array(bytes[..<done]) + events + Array(bytes[done...])
     }
 
+    /// Where `needle` first stands in `bytes` (memchr to each candidate, then memcmp).
     static func offset(of needle: StaticString, in bytes: UnsafeRawBufferPointer) -> Int? {
         let n = needle.utf8CodeUnitCount
-        guard bytes.count >= n else { return nil }
-        let target = UnsafeRawBufferPointer(start: needle.utf8Start, count: n)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count >= n else { return nil }
         var i = 0
-        while i + n <= bytes.count {
-            if bytes[i] == target[0] && memcmp(bytes.baseAddress! + i, needle.utf8Start, n) == 0 { return i }
-            i += 1
+        while i + n <= bytes.count, let q = memchr(base + i, Int32(needle.utf8Start.pointee), bytes.count - n + 1 - i) {
+            let at = UnsafeRawPointer(q).assumingMemoryBound(to: UInt8.self) - base
+            if memcmp(base + at, needle.utf8Start, n) == 0 { return at }
+            i = at + 1
         }
         return nil
     }

@@ -46,9 +46,8 @@ public struct Doctor {
         }
         let reasoning = choice.reasoning.map { String(decoding: $0, as: UTF8.self) }
         say("  first turn: 200, \(choice.toolCalls.count) tool call(s), reasoning \(reasoning.map { "of \($0.count) characters" } ?? "absent (thinking off for this model?)")")
-        let calls = choice.toolCalls.map { c in
-            #"{"id":"# + enc(c.id) + #","type":"function","function":{"name":"# + enc(c.name) + #","arguments":"#
-                + String(decoding: JSONStringEncoder.encode(c.arguments), as: UTF8.self) + "}}"
+        let calls = choice.toolCalls.map {
+            String(decoding: ToolCallRescue.callObject(id: $0.id, name: $0.name, arguments: $0.arguments), as: UTF8.self)
         }.joined(separator: ",")
         let results = choice.toolCalls.map { #"{"role":"tool","tool_call_id":"# + enc($0.id) + #","content":"18 C, sunny"}"# }
         func turn(reasoning value: String?, plainBefore: Bool = false) -> (status: Int, body: [UInt8], error: String) {
